@@ -1,0 +1,41 @@
+"""The ``datafactory`` command: mounts each room's Typer app, turns errors into one line."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from datafactory.cli import audit, db, people, platform
+from datafactory.cli.output import fail
+from datafactory.core.errors import DatafactoryError
+
+app = typer.Typer(
+    name="datafactory",
+    help="Luxembourg's platform for sharing public-sector data safely.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+platform.register(app)
+app.add_typer(db.app, name="db")
+app.add_typer(audit.app, name="audit")
+app.add_typer(people.app, name="people")
+
+
+def main() -> None:
+    try:
+        app()
+    except DatafactoryError as exc:
+        fail(exc.detail)
+    except OperationalError as exc:
+        fail(f"cannot reach the database ({type(exc.orig).__name__})")
+    except SQLAlchemyError as exc:
+        fail(f"database error ({type(exc).__name__})")
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":  # pragma: no cover - exercised through the console script
+    main()

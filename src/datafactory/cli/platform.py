@@ -1,0 +1,154 @@
+"""Running the platform: ``demo``, ``serve`` and ``worker``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from huey.consumer import Consumer
+from rich.table import Table
+
+from datafactory import demo as demo_data
+from datafactory.cli.common import load_settings, open_runtime
+from datafactory.cli.output import console, fail, say
+from datafactory.core.db import unit_of_work
+from datafactory.core.jobs import InProcessWorker
+from datafactory.runtime import Runtime
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir",
+        help="Data folder (default ./.datafactory or $DATAFACTORY_DATA_DIR).",
+        show_default=False,
+    ),
+]
+Port = Annotated[int | None, typer.Option("--port", help="Port to listen on (8000).")]
+Host = Annotated[
+    str | None, typer.Option("--host", help="Address to bind (127.0.0.1).")
+]
+
+# What the demo may delete with --reset: only files it made itself, never the whole folder.
+_DEMO_FILES = ("datafactory.sqlite3", "jobs.sqlite3")
+_DEMO_FOLDERS = ("files", "keys")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(demo)
+    app.command()(serve)
+    app.command()(worker)
+
+
+def demo(
+    data_dir: DataDir = None,
+    port: Port = None,
+    host: Host = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Start over.")] = False,
+    no_serve: Annotated[
+        bool, typer.Option("--no-serve", help="Load the demo data and exit.")
+    ] = False,
+) -> None:
+    """Start the platform with demo data on SQLite and a local folder."""
+    settings = load_settings(data_dir=data_dir, port=port, host=host, demo=True)
+    if reset:
+        _reset(settings.data_dir)
+    runtime = Runtime(settings)
+    runtime.migrate()
+    with unit_of_work(runtime.sessions) as session:
+        added = demo_data.load(session)
+    say(
+        f"Demo data in [bold]{settings.data_dir.resolve()}[/]: "
+        f"{added['organisations']} organisations and {added['people']} people added."
+    )
+    _print_sign_ins()
+    if no_serve:
+        return
+    address = f"http://{settings.host}:{settings.port}"
+    say(f"\nThe platform is at [bold]{address}[/] (API docs: {address}/api/docs).")
+    say("Press Ctrl+C to stop.")
+    _serve_in_process(runtime)
+
+
+def _reset(data_dir: Path) -> None:
+    for name in _DEMO_FILES:
+        for suffix in ("", "-wal", "-shm"):
+            (data_dir / f"{name}{suffix}").unlink(missing_ok=True)
+    for folder in _DEMO_FOLDERS:
+        shutil.rmtree(data_dir / folder, ignore_errors=True)
+
+
+def _print_sign_ins() -> None:
+    table = Table(title=f"Demo sign-ins (password: {demo_data.DEMO_PASSWORD})")
+    table.add_column("e-mail", no_wrap=True)
+    table.add_column("name")
+    table.add_column("roles")
+    for person in demo_data.PEOPLE:
+        roles = ", ".join(
+            f"{r.value}@{org}" if org else r.value for r, org in person.roles
+        )
+        table.add_row(person.email, person.name, roles)
+    console.print(table)
+
+
+def _serve_in_process(runtime: Runtime) -> None:
+    from datafactory.web.app import create_app
+
+    worker = InProcessWorker(runtime.queue.huey)
+    worker.start()
+    try:
+        uvicorn.run(
+            create_app(runtime=runtime),
+            host=runtime.settings.host,
+            port=runtime.settings.port,
+            log_level="warning",
+        )
+    finally:
+        worker.stop()
+
+
+def serve(
+    data_dir: DataDir = None,
+    port: Port = None,
+    host: Host = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Web worker processes.")
+    ] = None,
+) -> None:
+    """Run the platform for real: migrations first, then several web workers."""
+    settings = load_settings(data_dir=data_dir, port=port, host=host, workers=workers)
+    if settings.database_url is None:
+        say("[yellow]warning:[/] no DATAFACTORY_DATABASE_URL: using SQLite.")
+    runtime = Runtime(settings)
+    runtime.migrate()
+    runtime.dispose()
+    # Each worker process builds its own app from the environment.
+    os.environ["DATAFACTORY_DATA_DIR"] = str(settings.data_dir)
+    say(
+        f"Serving on http://{settings.host}:{settings.port} with {settings.workers} workers."
+    )
+    uvicorn.run(
+        "datafactory.web.app:create_app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        proxy_headers=True,
+        log_level="warning",
+    )
+
+
+def worker(
+    data_dir: DataDir = None,
+    threads: Annotated[int, typer.Option("--threads", help="Worker threads.")] = 2,
+) -> None:
+    """Run background jobs (harvests, verification, preparation) from the queue."""
+    runtime = open_runtime(data_dir)
+    if runtime.settings.queue.value == "immediate":
+        fail("the immediate queue runs jobs in the caller; there is nothing to consume")
+    runtime.migrate()
+    say(f"Worker started ({runtime.settings.queue.value} queue, {threads} threads).")
+    Consumer(runtime.queue.huey, workers=threads, worker_type="thread").run()

@@ -1,0 +1,1 @@
+"""Core: settings, database, audit ledger, errors, files and background jobs."""

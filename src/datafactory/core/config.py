@@ -1,0 +1,197 @@
+"""Typed settings, read from the environment (prefix ``DATAFACTORY_``) or secret files.
+
+Every field carries a description; ``docs/configuration.md`` is generated from them and a
+test fails when the two disagree. Secrets are read from the environment or from files named
+by a ``*_FILE`` setting, never from the database.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from datafactory.core.errors import ConfigurationError
+
+
+class QueueBackend(StrEnum):
+    sqlite = "sqlite"
+    redis = "redis"
+    immediate = "immediate"
+
+
+class OidcProvider(BaseModel):
+    """One OpenID Connect provider the operator trusts for sign-in."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,30}$")
+    label: str
+    issuer: str
+    client_id: str
+    client_secret: SecretStr | None = None
+    client_secret_file: Path | None = None
+    scopes: str = "openid email profile"
+    link_verified_email: bool = Field(
+        default=False,
+        description="Sign a verified e-mail address into the existing person with it.",
+    )
+
+    def secret(self) -> str:
+        if self.client_secret_file is not None:
+            return self.client_secret_file.read_text().strip()
+        if self.client_secret is not None:
+            return self.client_secret.get_secret_value()
+        raise ConfigurationError(f"OIDC provider {self.name!r} has no client secret")
+
+
+class Settings(BaseSettings):
+    """The platform's settings. Defaults give the embedded demo: SQLite and a local folder."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DATAFACTORY_", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(
+        default=Path(".datafactory"),
+        description="Folder for the embedded database, files, keys and the job queue.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default SQLite in the data folder. "
+        "Production: postgresql+psycopg://user@host/db.",
+    )
+    base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Public address of the platform, used in persistent identifiers "
+        "and OIDC redirects.",
+    )
+    demo: bool = Field(
+        default=False,
+        description="Demo mode: placeholder secrets are allowed (with a warning).",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Key that signs session cookies. Required outside demo mode.",
+    )
+    secret_key_file: Path | None = Field(
+        default=None, description="File holding the session-cookie key instead."
+    )
+    signing_key_file: Path | None = Field(
+        default=None,
+        description="PEM file of the platform's Ed25519 key that signs ledger heads; "
+        "default keys/ledger-ed25519.pem in the data folder, created on first use.",
+    )
+    storage_url: str | None = Field(
+        default=None,
+        description="Where files live: a local folder (default: files/ in the data "
+        "folder) or s3://bucket/prefix.",
+    )
+    storage_options: Annotated[dict[str, Any], NoDecode] = Field(
+        default_factory=dict,
+        description='JSON options for the storage backend, e.g. {"endpoint_url": ...}.',
+    )
+    queue: QueueBackend = Field(
+        default=QueueBackend.sqlite,
+        description="Job queue: sqlite (embedded), redis (across machines) or "
+        "immediate (run in the caller, for tests).",
+    )
+    redis_url: str = Field(
+        default="redis://127.0.0.1:6379/0", description="Redis for the redis queue."
+    )
+    workers: int = Field(default=2, ge=1, description="Web workers of `serve`.")
+    host: str = Field(default="127.0.0.1", description="Address the server binds.")
+    port: int = Field(default=8000, ge=1, le=65535, description="Port it binds.")
+    max_body_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest request body accepted; larger ones get 413.",
+    )
+    sign_in_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account within the window."
+    )
+    sign_in_window_seconds: int = Field(
+        default=900, ge=1, description="Window for counting failed sign-ins."
+    )
+    session_max_age_seconds: int = Field(
+        default=8 * 3600, ge=60, description="Lifetime of a web session."
+    )
+    token_max_days: int = Field(
+        default=365, ge=1, description="Longest lifetime an API token may be given."
+    )
+    secure_cookies: bool = Field(
+        default=False,
+        description="Send cookies only over HTTPS; turn on behind TLS.",
+    )
+    oidc_providers: Annotated[list[OidcProvider], NoDecode] = Field(
+        default_factory=list,
+        description="JSON list of OpenID Connect providers: name, label, issuer, "
+        "client_id, client_secret or client_secret_file, scopes, link_verified_email.",
+    )
+    log_level: str = Field(default="INFO", description="Lowest level logged.")
+    log_json: bool = Field(
+        default=False, description="Log JSON lines instead of console text."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_json_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("oidc_providers", "storage_options"):
+                value = data.get(name)
+                if isinstance(value, str):
+                    try:
+                        data[name] = json.loads(value) if value.strip() else None
+                    except json.JSONDecodeError as exc:
+                        raise ValueError(
+                            f"{name} is not valid JSON: {exc.msg}"
+                        ) from exc
+                    if data[name] is None:
+                        data.pop(name)
+        return data
+
+    @model_validator(mode="after")
+    def _require_secrets_outside_demo(self) -> Settings:
+        if self.secret_key is None and self.secret_key_file is None:
+            if not self.demo:
+                raise ValueError(
+                    "DATAFACTORY_SECRET_KEY or DATAFACTORY_SECRET_KEY_FILE must be set "
+                    "outside demo mode"
+                )
+        return self
+
+    # --- derived values -------------------------------------------------------------
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'datafactory.sqlite3').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or str((self.data_dir / "files").resolve())
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        return self.signing_key_file or self.data_dir / "keys" / "ledger-ed25519.pem"
+
+    def session_secret(self) -> str:
+        if self.secret_key_file is not None:
+            return self.secret_key_file.read_text().strip()
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        # Demo mode only (the validator refuses this otherwise): one random key per data
+        # folder, so sessions survive a restart of the demo but never leak across folders.
+        path = self.data_dir / "keys" / "session-secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def oidc_provider(self, name: str) -> OidcProvider | None:
+        return next((p for p in self.oidc_providers if p.name == name), None)

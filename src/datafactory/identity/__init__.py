@@ -1,0 +1,1 @@
+"""Identity: organisations, people, roles, sign-in, API tokens and the access policy."""

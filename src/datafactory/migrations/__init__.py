@@ -1,0 +1,54 @@
+"""Alembic migrations for every room, applied on start and by ``datafactory db upgrade``.
+
+This package sits beside ``web`` and ``cli`` at the top of the house, because it has to know
+the tables of every room.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import MetaData
+from sqlalchemy.engine import Engine
+
+HERE = Path(__file__).parent
+
+
+def metadata() -> MetaData:
+    """Every room's tables, for autogenerate and for checks that models match migrations."""
+    from datafactory.core import jobs, ledger  # noqa: F401  (tables register on import)
+    from datafactory.core.db import Base
+    from datafactory.identity import models  # noqa: F401
+
+    return Base.metadata
+
+
+def alembic_config(engine: Engine | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    if engine is not None:
+        config.set_main_option(
+            "sqlalchemy.url", engine.url.render_as_string(hide_password=False)
+        )
+        config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    with engine.begin() as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

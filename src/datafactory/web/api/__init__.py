@@ -1,0 +1,1 @@
+"""JSON routes, one module per room. Errors leave as problem+json (web/problems.py)."""

@@ -1,0 +1,84 @@
+"""The app factory: wires settings, the runtime, middleware, error handlers and routers.
+
+Nothing here does domain work; it only connects the rooms (STYLE.md section 14).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from datafactory.core.config import Settings
+from datafactory.core.logs import configure_logging
+from datafactory.runtime import Runtime
+from datafactory.web import problems
+from datafactory.web.api import audit as audit_api
+from datafactory.web.api import identity as identity_api
+from datafactory.web.api import jobs as jobs_api
+from datafactory.web.api import system as system_api
+from datafactory.web.middleware import BodyLimit, Language, Metrics, RequestContext
+from datafactory.web.pages import account, admin, audit, home, oidc, sign_in
+from datafactory.web.templating import make_templates
+
+STATIC = Path(__file__).parent / "static"
+
+
+def _operation_id(route: APIRoute) -> str:
+    room = route.tags[0] if route.tags else "platform"
+    return f"{room}-{route.name}"
+
+
+def create_app(
+    settings: Settings | None = None, runtime: Runtime | None = None
+) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+    runtime = runtime or Runtime(settings)
+    configure_logging(settings.log_level, json=settings.log_json)
+    app = FastAPI(
+        title="datafactory",
+        summary="Luxembourg's platform for sharing public-sector data safely.",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.runtime = runtime
+    app.state.templates = make_templates(settings)
+    app.state.metrics = Metrics()
+    app.state.oauth = oidc.build_oauth(settings)
+    problems.install(app)
+    for router in (
+        system_api.router,
+        identity_api.router,
+        audit_api.router,
+        jobs_api.router,
+        home.router,
+        sign_in.router,
+        oidc.router,
+        account.router,
+        admin.router,
+        audit.router,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.session_secret(),
+        session_cookie="datafactory_session",
+        max_age=settings.session_max_age_seconds,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(Language)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """For ``uvicorn --factory`` in each worker of ``datafactory serve``."""
+    return create_app(Settings())
