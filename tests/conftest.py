@@ -122,4 +122,6 @@ def global_random_untouched() -> Iterator[None]:
     """Randomness must come from seeded generators, never the global one (ehrQL)."""
     state = random.getstate()
     yield
-    assert random.getstate() == state, "a test or the code under test used global random"
+    assert random.getstate() == state, (
+        "a test or the code under test used global random"
+    )

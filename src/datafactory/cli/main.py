@@ -7,7 +7,7 @@ import sys
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from datafactory.cli import audit, db, people, platform
+from datafactory.cli import audit, db, docs, people, platform
 from datafactory.cli.output import fail
 from datafactory.core.errors import DatafactoryError
 
@@ -22,6 +22,7 @@ platform.register(app)
 app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(people.app, name="people")
+app.add_typer(docs.app, name="docs")
 
 
 def main() -> None:

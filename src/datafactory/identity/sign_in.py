@@ -138,22 +138,46 @@ def sign_in_with_oidc(
 def _person_for_new_account(
     session: Session, claims: OidcClaims, link_verified_email: bool
 ) -> Person:
-    if claims.email and claims.email_verified and link_verified_email:
-        existing = session.scalar(
-            select(Person).where(Person.email == claims.email.strip().lower())
-        )
+    email = _clean_email(claims.email) if claims.email_verified else None
+    if email is not None and link_verified_email:
+        existing = session.scalar(select(Person).where(Person.email == email))
         if existing is not None:
             return existing
     # Without a verified address the provider's word is not enough to claim an existing
     # account, so the newcomer gets an account of their own, with no roles.
-    email = claims.email if claims.email and claims.email_verified else None
     if email is None or session.scalar(select(Person).where(Person.email == email)):
-        email = f"{claims.subject}@{claims.provider}.oidc.invalid"
+        email = _placeholder_email(claims)
+    name = claims.name or claims.email or claims.subject
     return create_person(
         session,
         Actor.system(f"oidc:{claims.provider}"),
         email=email,
-        name=claims.name or claims.email or claims.subject,
+        name=name.strip()[:NAME_MAX] or claims.subject[:NAME_MAX],
         password=None,
         method=f"oidc:{claims.provider}",
     )
+
+
+NAME_MAX = 200  # Person.name
+
+
+def _clean_email(value: str | None) -> str | None:
+    """The address as people.create_person stores it, or None if it is not one."""
+    if not value:
+        return None
+    email = value.strip().lower()
+    local, at, domain = email.partition("@")
+    if not at or not local or not domain or len(email) > 320:
+        return None
+    return email
+
+
+def _placeholder_email(claims: OidcClaims) -> str:
+    """A unique, never-deliverable address for an account without a usable one.
+
+    A subject is case-sensitive and may be any 255 ASCII characters (OIDC Core 2), while
+    stored addresses are lower-cased, so the subject is hashed, with the issuer, rather
+    than used as it is: two subjects that differ only in case must not collide.
+    """
+    digest = hashlib.sha256(f"{claims.issuer}\n{claims.subject}".encode()).hexdigest()
+    return f"{digest[:32]}@{claims.provider}.oidc.invalid"

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from authlib.integrations.base_client.errors import OAuthError
+import httpx
+from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
+from joserfc.errors import JoseError
 from starlette.concurrency import run_in_threadpool
 
-from datafactory.core.config import Settings
+from datafactory.core.config import OidcProvider, Settings
 from datafactory.core.db import unit_of_work
 from datafactory.core.errors import NotFound, Unauthenticated
 from datafactory.identity.actor import Actor
@@ -24,6 +26,16 @@ router = page_router("pages")
 Viewer = Annotated[Actor, Depends(allow("platform.view"))]
 NEXT_KEY = "oidc_next"
 
+# authlib talks to providers through httpx2 where it is installed, else through httpx;
+# a provider that cannot be reached raises the HTTPError of whichever it uses.
+UNREACHABLE: tuple[type[Exception], ...] = (httpx.HTTPError, ValueError)
+try:
+    import httpx2
+except ImportError:  # pragma: no cover - depends on the installed packages
+    pass
+else:
+    UNREACHABLE += (httpx2.HTTPError,)
+
 
 def build_oauth(settings: Settings) -> OAuth:
     oauth = OAuth()
@@ -34,46 +46,81 @@ def build_oauth(settings: Settings) -> OAuth:
             client_secret=provider.secret(),
             server_metadata_url=provider.issuer.rstrip("/")
             + "/.well-known/openid-configuration",
-            client_kwargs={"scope": provider.scopes},
+            # PKCE as well as the client secret (RFC 9700 2.1.1): a stolen code is useless.
+            client_kwargs={"scope": provider.scopes, "code_challenge_method": "S256"},
         )
     return oauth
 
 
-def _client(request: Request, name: str) -> Any:
+def _provider(request: Request, name: str) -> tuple[OidcProvider, Any]:
     settings: Settings = request.app.state.runtime.settings
-    if settings.oidc_provider(name) is None:
+    provider = settings.oidc_provider(name)
+    if provider is None:
         raise NotFound(f"There is no sign-in provider {name!r}.")
-    return request.app.state.oauth.create_client(name)
+    return provider, request.app.state.oauth.create_client(name)
+
+
+def _claims_options(provider: OidcProvider) -> dict[str, Any]:
+    """What the ID token must say besides its signature, expiry and nonce.
+
+    authlib checks the issuer only against the discovery document and lets a token for
+    another audience through when its ``azp`` names us; the issuer must be the one the
+    operator configured and the audience must include our client id (OIDC Core 3.1.3.7).
+    """
+    issuer = provider.issuer.rstrip("/")
+    return {
+        "iss": {"essential": True, "values": [issuer, issuer + "/"]},
+        "aud": {"essential": True, "value": provider.client_id},
+    }
 
 
 @router.get("/oidc/{name}/login")
 async def login(request: Request, name: str, _actor: Viewer, next: str = "/") -> Any:
-    client = _client(request, name)
+    _, client = _provider(request, name)
     request.session[NEXT_KEY] = local_path(next)
     settings: Settings = request.app.state.runtime.settings
     redirect_uri = f"{settings.base_url.rstrip('/')}/oidc/{name}/callback"
-    return await client.authorize_redirect(request, redirect_uri)
+    try:
+        return await client.authorize_redirect(request, redirect_uri)
+    except UNREACHABLE as exc:
+        raise Unauthenticated(
+            "The sign-in provider cannot be reached. Try again later."
+        ) from exc
 
 
 @router.get("/oidc/{name}/callback")
 async def callback(
     request: Request, name: str, runtime: RuntimeDep, _actor: Viewer
 ) -> RedirectResponse:
-    client = _client(request, name)
+    provider, client = _provider(request, name)
     try:
-        token = await client.authorize_access_token(request)
-    except OAuthError as exc:
+        token = await client.authorize_access_token(
+            request, claims_options=_claims_options(provider)
+        )
+    except AuthlibBaseError as exc:
+        # OAuthError (a refusal, a replayed or forged state) and errors from claims checks.
         raise Unauthenticated(f"The sign-in provider refused: {exc.error}.") from exc
-    info = token.get("userinfo") or {}
-    provider = runtime.settings.oidc_provider(name)
-    assert provider is not None
+    except JoseError as exc:
+        reason = exc.description or exc.error.replace("_", " ")
+        raise Unauthenticated(
+            f"The sign-in provider's ID token is not valid ({reason})."
+        ) from exc
+    except UNREACHABLE as exc:
+        raise Unauthenticated(
+            "The sign-in provider cannot be reached. Try again later."
+        ) from exc
+    info = token.get("userinfo")
+    if not info or not info.get("sub"):
+        # Without an ID token this is plain OAuth, which proves nothing about who it is.
+        raise Unauthenticated("The sign-in provider sent no ID token.")
+    email = info.get("email")
     claims = OidcClaims(
         provider=name,
-        issuer=str(info.get("iss", provider.issuer)),
+        issuer=str(info["iss"]),
         subject=str(info["sub"]),
-        email=info.get("email"),
-        email_verified=bool(info.get("email_verified", False)),
-        name=info.get("name"),
+        email=email if isinstance(email, str) else None,
+        email_verified=_true(info.get("email_verified")),
+        name=info.get("name") if isinstance(info.get("name"), str) else None,
     )
 
     def sign_in() -> int:
@@ -89,3 +136,10 @@ async def callback(
     request.session[SESSION_PERSON] = person_id
     csrf_token(request)
     return RedirectResponse(local_path(str(next_path)), status_code=303)
+
+
+def _true(value: Any) -> bool:
+    """``email_verified`` is a JSON boolean, but some providers send "true" or "false"."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True

@@ -1,0 +1,54 @@
+"""Strings the templates translate at run time, marked here so extraction finds them.
+
+Templates pass some values through ``_()`` that are not literals in any template: the
+navigation labels, the titles of error problems, the sign-in messages and the job statuses.
+``pybabel extract`` cannot see those, so each is repeated here inside ``N_()``, the no-op
+marker Babel extracts by default. ``tests/web/test_i18n.py`` checks that every such value in
+the code is listed here, so a new label cannot go untranslated unnoticed.
+"""
+
+from __future__ import annotations
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; translation happens later, in the template."""
+    return message
+
+
+NAVIGATION_LABELS = (
+    N_("Home"),
+    N_("My account"),
+    N_("People and roles"),
+    N_("Audit ledger"),
+)
+
+PROBLEM_TITLES = (
+    N_("Error"),
+    N_("Internal error"),
+    N_("The platform is not configured correctly"),
+    N_("Bad request"),
+    N_("Invalid input"),
+    N_("Sign-in required"),
+    N_("Not allowed"),
+    N_("Not found"),
+    N_("Method not allowed"),
+    N_("Conflict"),
+    N_("Gone"),
+    N_("Request body too large"),
+    N_("Too many requests"),
+    N_("The audit ledger does not verify"),
+)
+
+SIGN_IN_MESSAGES = (
+    N_("The e-mail address or the password is wrong."),
+    N_("Too many failed sign-ins for this account. Wait a few minutes and try again."),
+)
+
+JOB_STATUSES = (
+    N_("queued"),
+    N_("running"),
+    N_("succeeded"),
+    N_("failed"),
+)
+
+RUNTIME_MESSAGES = NAVIGATION_LABELS + PROBLEM_TITLES + SIGN_IN_MESSAGES + JOB_STATUSES

@@ -1,0 +1,294 @@
+"""User journeys through the real app in Chromium, with axe on every page visited.
+
+Each test is one person's path through the pages: anonymous visitors, the admin, a
+researcher, an auditor. Every page they see must have no serious or critical WCAG 2.1 AA
+violation.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from datafactory.demo import DEMO_PASSWORD
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = "admin@demo.datafactory.lu"
+RESEARCHER = "researcher@demo.datafactory.lu"
+AUDITOR = "auditor@demo.datafactory.lu"
+CITIZEN_NAME = "Claude Citoyen"
+
+
+def sign_in(page: Any, email: str, password: str = DEMO_PASSWORD) -> None:
+    page.goto("/sign-in")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("main").get_by_role("button", name="Sign in").click()
+
+
+def main_nav(page: Any) -> Any:
+    return page.get_by_role("navigation", name="Main")
+
+
+def test_an_anonymous_visitor_reads_the_home_page_and_finds_sign_in(
+    page: Any, check_a11y: Any
+) -> None:
+    response = page.goto("/")
+    assert response.status == 200
+    expect(page).to_have_title(re.compile("datafactory"))
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Public-sector data, shared safely"
+    )
+    check_a11y(page)
+
+    page.get_by_role("main").get_by_role("link", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
+    check_a11y(page)
+
+
+def test_an_anonymous_visitor_switches_the_language_to_french_and_german(
+    page: Any, check_a11y: Any
+) -> None:
+    page.goto("/sign-in")
+    # By hreflang, not by name: the navigation's own label is translated too.
+    french, german = page.locator("a[hreflang=fr]"), page.locator("a[hreflang=de]")
+
+    expect(french).to_have_accessible_name("Français")
+    french.click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(french).to_have_attribute("aria-current", "true")
+    check_a11y(page)
+
+    german.click()
+    expect(page).to_have_url(re.compile(r"/sign-in$"))
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(german).to_have_attribute("aria-current", "true")
+    expect(french).not_to_have_attribute("aria-current", "true")
+    check_a11y(page)
+
+    page.locator("a[hreflang=en]").click()
+    expect(page.locator("html")).to_have_attribute("lang", "en")
+
+
+def test_an_unknown_address_shows_a_readable_not_found_page(
+    page: Any, check_a11y: Any
+) -> None:
+    response = page.goto("/no/such/page")
+    assert response.status == 404
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+    expect(page.get_by_role("alert")).to_contain_text(
+        "There is nothing at this address."
+    )
+    expect(page.get_by_role("link", name="Back to the home page")).to_be_visible()
+    check_a11y(page)
+
+
+def test_a_wrong_password_is_reported_next_to_the_form(
+    page: Any, check_a11y: Any
+) -> None:
+    sign_in(page, ADMIN, "not-the-password")
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_text("The e-mail address or the password is wrong.")
+    for label in ("E-mail address", "Password"):
+        field = page.get_by_label(label)
+        expect(field).to_have_attribute("aria-invalid", "true")
+        expect(field).to_have_accessible_description(
+            "The e-mail address or the password is wrong."
+        )
+    expect(page.get_by_label("E-mail address")).to_have_value(ADMIN)
+    check_a11y(page)
+
+
+def test_the_admin_signs_in_and_sees_the_admin_navigation(
+    page: Any, check_a11y: Any
+) -> None:
+    sign_in(page, ADMIN)
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.get_by_text("Signed in as")).to_contain_text("Ada Admin")
+    nav = main_nav(page)
+    expect(nav.get_by_role("link", name="People and roles")).to_be_visible()
+    expect(nav.get_by_role("link", name="Audit ledger")).to_be_visible()
+    expect(page.get_by_role("main").get_by_role("link", name="Sign in")).to_have_count(
+        0
+    )
+    check_a11y(page)
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(main_nav(page).get_by_role("link", name="People and roles")).to_have_count(0)
+
+
+def test_a_researcher_creates_uses_and_revokes_an_api_token(
+    page: Any, live_server: Any, check_a11y: Any
+) -> None:
+    sign_in(page, RESEARCHER)
+    main_nav(page).get_by_role("link", name="My account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+    expect(main_nav(page).get_by_role("link", name="My account")).to_have_attribute(
+        "aria-current", "page"
+    )
+    check_a11y(page)
+
+    name = f"notebook-{uuid.uuid4().hex[:6]}"
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_role("checkbox", name="account").check()
+    page.get_by_label("Valid for (days)").fill("7")
+    page.get_by_role("button", name="Create token").click()
+
+    expect(page.get_by_role("status")).to_contain_text("Copy it now")
+    secret = page.locator("#new-token").inner_text().strip()
+    assert secret
+    check_a11y(page)
+
+    me = httpx.get(
+        f"{live_server.url}/api/me", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert me.status_code == 200, me.text
+    assert me.json()["name"] == "Rita Researcher"
+    assert me.json()["scopes"] == ["account"]
+
+    # The secret is shown once only. (Not page.reload(): that would post the form again.)
+    main_nav(page).get_by_role("link", name="My account").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+    expect(page.get_by_text(secret)).to_have_count(0)
+    row = page.get_by_role("row").filter(has_text=name)
+    expect(row).to_contain_text("active")
+    row.get_by_role("button", name=f"Revoke {name}").click()
+    row = page.get_by_role("row").filter(has_text=name)
+    expect(row).to_contain_text("revoked")
+    expect(row.get_by_role("button")).to_have_count(0)
+    check_a11y(page)
+
+    again = httpx.get(
+        f"{live_server.url}/api/me", headers={"Authorization": f"Bearer {secret}"}
+    )
+    assert again.status_code == 401
+
+
+def test_an_incomplete_token_form_shows_messages_beside_its_fields(
+    page: Any, check_a11y: Any
+) -> None:
+    sign_in(page, RESEARCHER)
+    page.goto("/account")
+    page.get_by_label("Name", exact=True).fill("")
+    with page.expect_response(re.compile(r"/account/tokens$")) as answer:
+        page.get_by_role("button", name="Create token").click()
+    assert answer.value.status == 422
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("My account")
+    name = page.get_by_label("Name", exact=True)
+    expect(name).to_have_attribute("aria-invalid", "true")
+    expect(name).to_have_accessible_description(
+        "Give the token a name of 1 to 100 characters."
+    )
+    expect(page.get_by_role("group", name="Scopes")).to_have_accessible_description(
+        "Choose at least one scope."
+    )
+    expect(page.get_by_role("alert")).to_be_visible()
+    check_a11y(page)
+
+
+def test_the_admin_grants_a_role_and_revokes_it(page: Any, check_a11y: Any) -> None:
+    sign_in(page, ADMIN)
+    main_nav(page).get_by_role("link", name="People and roles").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("People and roles")
+    check_a11y(page)
+
+    citizen = page.get_by_role("row").filter(has_text=CITIZEN_NAME)
+    expect(citizen).not_to_contain_text("auditor")
+    page.get_by_label("Person").select_option(label=CITIZEN_NAME)
+    page.get_by_label("Role").select_option("auditor")
+    page.get_by_label("Organisation").select_option(label="Platform-wide")
+    page.get_by_role("button", name="Grant role").click()
+
+    expect(page).to_have_url(re.compile(r"/admin/people$"))
+    citizen = page.get_by_role("row").filter(has_text=CITIZEN_NAME)
+    expect(citizen).to_contain_text("auditor")
+    check_a11y(page)
+
+    citizen.get_by_role("button", name=f"Revoke auditor from {CITIZEN_NAME}").click()
+    citizen = page.get_by_role("row").filter(has_text=CITIZEN_NAME)
+    expect(citizen).not_to_contain_text("auditor")
+    expect(citizen).to_contain_text("citizen")
+    check_a11y(page)
+
+
+def test_an_auditor_verifies_the_whole_ledger_in_the_background(
+    page: Any, check_a11y: Any
+) -> None:
+    sign_in(page, AUDITOR)
+    main_nav(page).get_by_role("link", name="Audit ledger").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Audit ledger")
+    expect(page.get_by_role("table", name="Latest entries")).to_be_visible()
+    check_a11y(page)
+
+    page.get_by_role("button", name="Verify the whole chain").click()
+    expect(page).to_have_url(re.compile(r"/jobs/[0-9a-f]{32}$"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("audit.verify")
+    check_a11y(page)
+
+    status = page.locator("#job-status .job-state")
+    expect(status).to_have_text("succeeded", timeout=15_000)
+    progress = page.get_by_role("progressbar", name="Progress")
+    expect(progress).to_be_visible()
+    value, maximum = progress.evaluate("p => [p.value, p.max]")
+    assert maximum > 0 and value == maximum
+    expect(page.locator("#job-status dl.result")).to_contain_text("ok")
+    check_a11y(page)
+
+
+def test_a_researcher_neither_sees_nor_opens_the_admin_pages(
+    page: Any, check_a11y: Any
+) -> None:
+    sign_in(page, RESEARCHER)
+    nav = main_nav(page)
+    expect(nav.get_by_role("link", name="My account")).to_be_visible()
+    expect(nav.get_by_role("link", name="People and roles")).to_have_count(0)
+    expect(nav.get_by_role("link", name="Audit ledger")).to_have_count(0)
+
+    response = page.goto("/admin/people")
+    assert response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("Not allowed")
+    expect(page.get_by_role("alert")).to_contain_text("not allowed")
+    check_a11y(page)
+
+
+def test_the_admin_pages_fit_a_narrow_phone_screen_without_scrolling_sideways(
+    browser: Any, live_server: Any, check_a11y: Any
+) -> None:
+    # WCAG 1.4.10 (reflow): 320 CSS pixels wide; wide tables scroll in their own region.
+    context = browser.new_context(
+        base_url=live_server.url, locale="en-GB", viewport={"width": 320, "height": 640}
+    )
+    try:
+        narrow = context.new_page()
+        sign_in(narrow, ADMIN)
+        expect(narrow).to_have_url(re.compile(r"/$"))
+        for path in ("/", "/account", "/admin/people", "/audit"):
+            narrow.goto(path)
+            page_width, view_width = narrow.evaluate(
+                "[document.documentElement.scrollWidth,"
+                " document.documentElement.clientWidth]"
+            )
+            assert page_width <= view_width, f"{path} scrolls sideways at 320 px"
+        region = narrow.get_by_role("region", name="Latest entries")
+        region.focus()
+        expect(region).to_be_focused()
+        check_a11y(narrow)
+    finally:
+        context.close()
+
+
+def test_the_api_documentation_renders_swagger_ui(page: Any) -> None:
+    response = page.goto("/api/docs")
+    assert response.status == 200
+    expect(page).to_have_title("datafactory API")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("datafactory")

@@ -1,0 +1,191 @@
+"""Every route, every role: the answer matches the table kept here.
+
+A new route without a row in this table fails the suite, and so does a route whose policy
+answers differently from what the table says. Allowed means "not 401/403" (the request may
+still be invalid or point at nothing); refused means 401 for nobody and 403 for a role.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.testclient import TestClient
+
+from datafactory.identity.models import Role
+from tests.factories import PASSWORD, organisation, person_with_token
+
+ANYONE = "anyone"
+SIGNED_IN = "signed in"
+ALL_ROLES = frozenset(Role)
+ADMIN = frozenset({Role.admin})
+AUDIT = frozenset({Role.auditor, Role.admin})
+
+EXPECTED: dict[tuple[str, str], object] = {
+    ("GET", "/healthz"): ANYONE,
+    ("GET", "/metrics"): ANYONE,
+    ("GET", "/api/docs"): ANYONE,
+    ("GET", "/api/me"): SIGNED_IN,
+    ("GET", "/api/organisations"): ANYONE,
+    ("GET", "/api/people"): ADMIN,
+    ("POST", "/api/people/{person_id}/roles"): ADMIN,
+    ("DELETE", "/api/people/{person_id}/roles/{role}"): ADMIN,
+    ("GET", "/api/tokens"): SIGNED_IN,
+    ("POST", "/api/tokens"): SIGNED_IN,
+    ("DELETE", "/api/tokens/{token_id}"): SIGNED_IN,
+    ("GET", "/api/audit/entries"): AUDIT,
+    ("GET", "/api/audit/head"): AUDIT,
+    ("POST", "/api/audit/verifications"): AUDIT,
+    ("GET", "/api/jobs/{job_id}"): SIGNED_IN,
+    ("GET", "/"): ANYONE,
+    ("GET", "/language/{code}"): ANYONE,
+    ("GET", "/sign-in"): ANYONE,
+    ("POST", "/sign-in"): ANYONE,
+    ("POST", "/sign-out"): ANYONE,
+    ("GET", "/oidc/{name}/login"): ANYONE,
+    ("GET", "/oidc/{name}/callback"): ANYONE,
+    ("GET", "/account"): SIGNED_IN,
+    ("POST", "/account/tokens"): SIGNED_IN,
+    ("POST", "/account/tokens/{token_id}/revoke"): SIGNED_IN,
+    ("GET", "/admin/people"): ADMIN,
+    ("POST", "/admin/roles/grant"): ADMIN,
+    ("POST", "/admin/roles/revoke"): ADMIN,
+    ("GET", "/audit"): AUDIT,
+    ("POST", "/audit/verifications"): AUDIT,
+    ("GET", "/jobs/{job_id}"): SIGNED_IN,
+    ("GET", "/jobs/{job_id}/status"): SIGNED_IN,
+}
+
+# Values for path parameters: ids that point at nothing, so an allowed request ends in 404
+# or 422 and changes nothing.
+PATH_VALUES = {
+    "person_id": "999999",
+    "token_id": "999999",
+    "job_id": "nope",
+    "role": "reuser",
+    "code": "fr",
+    "name": "nowhere",
+}
+
+
+def app_routes(app) -> list[tuple[str, str, object]]:
+    """(method, path, route) for every API route, through included routers too."""
+    found = []
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            for method in sorted((context.methods or set()) - {"HEAD"}):
+                found.append((method, context.path, context))
+    return found
+
+
+def actions_of(route) -> set[str]:
+    actions, stack = set(), [route.original_route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if hasattr(dependant.call, "action"):
+            actions.add(dependant.call.action)
+        stack.extend(dependant.dependencies)
+    return actions
+
+
+def test_every_route_has_a_row_in_the_table_and_an_action(app):
+    routes = {(m, p) for m, p, _ in app_routes(app)}
+    assert routes - EXPECTED.keys() == set(), "routes without a policy row"
+    assert EXPECTED.keys() - routes == set(), "rows for routes that do not exist"
+    for method, path, route in app_routes(app):
+        assert len(actions_of(route)) == 1, (
+            f"{method} {path} must state one policy action"
+        )
+
+
+def allowed_for(expected: object, role: Role | None) -> bool:
+    if expected == ANYONE:
+        return True
+    if role is None:
+        return False
+    if expected == SIGNED_IN:
+        return True
+    return role in expected  # type: ignore[operator]
+
+
+@pytest.fixture
+def people_by_role(committed):
+    def make(session):
+        org = organisation(session, "walk-org")
+        return {
+            role: person_with_token(
+                session,
+                f"{role.value}@walk.lu",
+                roles=(
+                    (
+                        role,
+                        None
+                        if role in (Role.admin, Role.auditor, Role.citizen)
+                        else org.id,
+                    ),
+                ),
+            )
+            for role in Role
+        }
+
+    return committed(make)
+
+
+def fill(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
+
+
+def csrf_of(client: TestClient) -> str:
+    page = client.get("/sign-in")
+    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+
+
+def call(client: TestClient, method: str, path: str, token: str | None):
+    url = fill(path)
+    if path.startswith("/api/"):
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        return client.request(
+            method, url, headers=headers, json=body, follow_redirects=False
+        )
+    if method == "GET":
+        return client.get(url, follow_redirects=False)
+    return client.request(
+        method, url, data={"csrf_token": csrf_of(client)}, follow_redirects=False
+    )
+
+
+@pytest.mark.parametrize(
+    "role", [None, *Role], ids=lambda r: r.value if r else "anonymous"
+)
+def test_each_role_gets_the_answer_the_table_gives(app, people_by_role, role):
+    with TestClient(app) as client:
+        token = None
+        if role is not None:
+            who = people_by_role[role]
+            token = who.token
+            signed = client.post(
+                "/sign-in",
+                data={
+                    "email": who.email,
+                    "password": PASSWORD,
+                    "csrf_token": csrf_of(client),
+                },
+                follow_redirects=False,
+            )
+            assert signed.status_code == 303
+        wrong = []
+        for method, path, _ in app_routes(app):
+            if (method, path) == ("POST", "/sign-out"):
+                continue  # would end the session for the routes after it
+            response = call(client, method, path, token)
+            allowed = allowed_for(EXPECTED[(method, path)], role)
+            # A failed sign-in answers 401 with the form: wrong credentials, not a refusal.
+            bad_sign_in = path == "/sign-in" and 'id="sign-in-error"' in response.text
+            refused = response.status_code in (401, 403) and not bad_sign_in
+            if allowed == refused:
+                wrong.append(f"{method} {path}: {response.status_code}")
+            if refused and role is None:
+                assert response.status_code == 401, f"{method} {path}"
+        assert wrong == []
