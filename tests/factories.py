@@ -46,6 +46,7 @@ def person(
     if password is not None:
         # Hashing costs a tenth of a second by design; tests reuse one hash per password.
         created.password_hash = _hash(password)
+        session.flush()
     for role, organisation_id in roles:
         people.grant_role(
             session,

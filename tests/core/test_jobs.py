@@ -400,6 +400,9 @@ def consumed(request, settings: Settings) -> Iterator[Consumed]:
             redis_url=REDIS_URL,
             name=f"test-{uuid.uuid4().hex}",
         )
+        # Idle workers block on Redis for read_timeout seconds; shorter lets them stop
+        # sooner at teardown (BRPOP takes fractions of a second).
+        huey.storage.read_timeout = 0.1
         queue = JobQueue(huey, runtime.sessions, {**runtime.tasks(), **tasks})
     worker = InProcessWorker(queue.huey, workers=2, initial_delay=0.01, max_delay=0.05)
     worker.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from datafactory import docs_gen
+from datafactory.cli import docs_gen
 from datafactory.cli.main import app
 from datafactory.core.config import Settings
 from datafactory.core.ledger import LedgerEvent

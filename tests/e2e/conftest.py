@@ -174,14 +174,7 @@ def check_a11y(axe: Any):  # type: ignore[no-untyped-def]
     """``check_a11y(page)``: fail on any serious or critical WCAG 2.1 AA violation."""
 
     def check(page: Any) -> None:
-        import time as _t
-
-        t0 = _t.perf_counter()
         results = axe.run(page, options=AXE_OPTIONS)
-        print("AXE", page.url, round(_t.perf_counter() - t0, 2))
-        extra = axe.run(page, options={"resultTypes": ["violations"]})
-        for v in extra.response["violations"]:
-            print("   ", v["id"], v["impact"], [n["target"] for n in v["nodes"][:3]])
         blocking = [
             v for v in results.response["violations"] if v.get("impact") in BLOCKING
         ]

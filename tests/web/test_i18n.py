@@ -6,7 +6,7 @@ new::
     uv run pybabel extract -F babel.cfg --project=datafactory --version=0.1.0 \\
         -o src/datafactory/web/locale/messages.pot .
     uv run pybabel update -i src/datafactory/web/locale/messages.pot \\
-        -d src/datafactory/web/locale --no-fuzzy-matching
+        -d src/datafactory/web/locale --no-fuzzy-matching --ignore-obsolete
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ REFRESH = (
     "re-run `uv run pybabel extract -F babel.cfg --project=datafactory "
     "--version=0.1.0 -o src/datafactory/web/locale/messages.pot .` and "
     "`uv run pybabel update -i src/datafactory/web/locale/messages.pot "
-    "-d src/datafactory/web/locale --no-fuzzy-matching`, then translate"
+    "-d src/datafactory/web/locale --no-fuzzy-matching --ignore-obsolete`, "
+    "then translate"
 )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from datafactory import docs_gen
+from datafactory.cli import docs_gen
 from datafactory.cli.output import fail, say
 
 app = typer.Typer(

@@ -112,25 +112,31 @@ class BodyLimit:
         ):
             await _send_413(scope, send, self.max_bytes)
             return
-        received = 0
+        received, too_large = 0, False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # The framework would turn an exception here into a 400, so the app
+                    # is told the client left, and the 413 is sent from here instead.
+                    too_large = True
+                    return {"type": "http.disconnect"}
             return message
 
+        async def guarded_send(message: Message) -> None:
+            if not too_large:
+                await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except _TooLarge:
+            await self.app(scope, limited_receive, guarded_send)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large:
             await _send_413(scope, send, self.max_bytes)
-
-
-class _TooLarge(Exception):
-    pass
 
 
 async def _send_413(scope: Scope, send: Send, max_bytes: int) -> None:

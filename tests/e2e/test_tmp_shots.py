@@ -1,0 +1,27 @@
+import pytest
+pytestmark = pytest.mark.e2e
+
+def test_shots(browser, live_server, axe):
+    ctx = browser.new_context(base_url=live_server.url)
+    page = ctx.new_page()
+    page.goto("/sign-in")
+    page.get_by_label("E-mail address").fill("admin@demo.datafactory.lu")
+    page.get_by_label("Password").fill("wrong-password-x")
+    page.get_by_role("main").get_by_role("button", name="Sign in").click()
+    page.keyboard.press("Tab"); page.keyboard.press("Tab")
+    page.screenshot(path="/tmp/shot_signin.png")
+    page.get_by_label("Password").fill("datafactory-demo")
+    page.get_by_role("main").get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+    page.goto("/audit")
+    page.get_by_role("button", name="Verify the whole chain").click()
+    page.wait_for_timeout(2500)
+    page.screenshot(path="/tmp/shot_job.png", full_page=True)
+    page.goto("/account")
+    page.get_by_role("button", name="Create token").click()
+    page.screenshot(path="/tmp/shot_account.png", full_page=True)
+    page.goto("/api/docs")
+    page.wait_for_selector(".swagger-ui .info")
+    r = axe.run(page, options={"runOnly": {"type": "tag", "values": ["wcag2a","wcag2aa","wcag21a","wcag21aa"]}})
+    print("SWAGGER", [(v["id"], v["impact"], len(v["nodes"])) for v in r.response["violations"]])
+    ctx.close()
