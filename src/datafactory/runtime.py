@@ -73,6 +73,12 @@ class Runtime:
     def dispose(self) -> None:
         self.engine.dispose()
 
+    def __enter__(self) -> Runtime:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.dispose()
+
 
 def verify_ledger_task(context: JobContext, _params: dict[str, Any]) -> dict[str, Any]:
     """Recompute the audit ledger's chain in the background, reporting progress."""

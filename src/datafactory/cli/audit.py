@@ -30,8 +30,7 @@ def verify(
     ] = None,
 ) -> None:
     """Recompute the chain; name the first broken entry; exit 1 on any tampering."""
-    runtime = open_runtime(data_dir)
-    with unit_of_work(runtime.sessions) as session:
+    with open_runtime(data_dir) as runtime, unit_of_work(runtime.sessions) as session:
         with Progress(
             TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), transient=True
         ) as progress:
@@ -71,7 +70,6 @@ def _read_head(path: Path) -> ledger.SignedHead:
 @app.command("head")
 def print_head(data_dir: DataDir = None) -> None:
     """Print the head of the chain signed with the platform's Ed25519 key (JSON)."""
-    runtime = open_runtime(data_dir)
-    with unit_of_work(runtime.sessions) as session:
+    with open_runtime(data_dir) as runtime, unit_of_work(runtime.sessions) as session:
         signed = ledger.sign_head(session, runtime.signing_key)
     plain(json.dumps(signed.to_json(), indent=2))

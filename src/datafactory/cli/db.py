@@ -19,9 +19,9 @@ def upgrade(
     data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
 ) -> None:
     """Apply every migration not yet applied."""
-    runtime = open_runtime(data_dir)
-    runtime.migrate()
-    say(f"Database at revision {migrations.current_revision(runtime.engine)}.")
+    with open_runtime(data_dir) as runtime:
+        runtime.migrate()
+        say(f"Database at revision {migrations.current_revision(runtime.engine)}.")
 
 
 @app.command()
@@ -29,8 +29,6 @@ def current(
     data_dir: Annotated[Path | None, typer.Option("--data-dir")] = None,
 ) -> None:
     """Show the applied revision and the newest one shipped."""
-    runtime = open_runtime(data_dir)
-    say(
-        f"applied: {migrations.current_revision(runtime.engine) or 'none'}; "
-        f"newest: {migrations.head_revision()}"
-    )
+    with open_runtime(data_dir) as runtime:
+        applied = migrations.current_revision(runtime.engine)
+    say(f"applied: {applied or 'none'}; newest: {migrations.head_revision()}")

@@ -32,12 +32,12 @@ def create(
 ) -> None:
     """Create a person. Without --password-stdin they can sign in only through OIDC."""
     password = sys.stdin.readline().rstrip("\n") if password_stdin else None
-    runtime = open_runtime(data_dir)
-    runtime.migrate()
-    with unit_of_work(runtime.sessions) as session:
-        person = people.create_person(
-            session, OPERATOR, email=email, name=name, password=password
-        )
+    with open_runtime(data_dir) as runtime:
+        runtime.migrate()
+        with unit_of_work(runtime.sessions) as session:
+            person = people.create_person(
+                session, OPERATOR, email=email, name=name, password=password
+            )
     say(f"created person {person.id}")
 
 
@@ -51,8 +51,7 @@ def grant(
     data_dir: DataDir = None,
 ) -> None:
     """Give a person a role, for an organisation or platform-wide."""
-    runtime = open_runtime(data_dir)
-    with unit_of_work(runtime.sessions) as session:
+    with open_runtime(data_dir) as runtime, unit_of_work(runtime.sessions) as session:
         person = session.scalar(select(Person).where(Person.email == email.lower()))
         if person is None:
             fail(f"there is no person with the address {email}")

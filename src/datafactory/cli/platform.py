@@ -15,6 +15,7 @@ from rich.table import Table
 from datafactory import demo as demo_data
 from datafactory.cli.common import load_settings, open_runtime
 from datafactory.cli.output import console, fail, say
+from datafactory.core.config import Settings
 from datafactory.core.db import unit_of_work
 from datafactory.core.jobs import InProcessWorker
 from datafactory.runtime import Runtime
@@ -56,21 +57,25 @@ def demo(
     settings = load_settings(data_dir=data_dir, port=port, host=host, demo=True)
     if reset:
         _reset(settings.data_dir)
-    runtime = Runtime(settings)
-    runtime.migrate()
-    with unit_of_work(runtime.sessions) as session:
-        added = demo_data.load(session)
+    with Runtime(settings) as runtime:
+        runtime.migrate()
+        with unit_of_work(runtime.sessions) as session:
+            added = demo_data.load(session)
+        _announce(settings, added, serve=not no_serve)
+        if not no_serve:
+            _serve_in_process(runtime)
+
+
+def _announce(settings: Settings, added: dict[str, int], *, serve: bool) -> None:
     say(
         f"Demo data in [bold]{settings.data_dir.resolve()}[/]: "
         f"{added['organisations']} organisations and {added['people']} people added."
     )
     _print_sign_ins()
-    if no_serve:
-        return
-    address = f"http://{settings.host}:{settings.port}"
-    say(f"\nThe platform is at [bold]{address}[/] (API docs: {address}/api/docs).")
-    say("Press Ctrl+C to stop.")
-    _serve_in_process(runtime)
+    if serve:
+        address = f"http://{settings.host}:{settings.port}"
+        say(f"\nThe platform is at [bold]{address}[/] (API docs: {address}/api/docs).")
+        say("Press Ctrl+C to stop.")
 
 
 def _reset(data_dir: Path) -> None:
@@ -146,9 +151,14 @@ def worker(
     threads: Annotated[int, typer.Option("--threads", help="Worker threads.")] = 2,
 ) -> None:
     """Run background jobs (harvests, verification, preparation) from the queue."""
-    runtime = open_runtime(data_dir)
-    if runtime.settings.queue.value == "immediate":
-        fail("the immediate queue runs jobs in the caller; there is nothing to consume")
-    runtime.migrate()
-    say(f"Worker started ({runtime.settings.queue.value} queue, {threads} threads).")
-    Consumer(runtime.queue.huey, workers=threads, worker_type="thread").run()
+    with open_runtime(data_dir) as runtime:
+        if runtime.settings.queue.value == "immediate":
+            fail("the immediate queue runs jobs in the caller; nothing to consume")
+        runtime.migrate()
+        say(
+            f"Worker started ({runtime.settings.queue.value} queue, {threads} threads)."
+        )
+        # A short poll ceiling: huey's default lets an idle queue wait 10 s for new work.
+        Consumer(
+            runtime.queue.huey, workers=threads, worker_type="thread", max_delay=1.0
+        ).run()

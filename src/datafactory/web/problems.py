@@ -23,6 +23,7 @@ from datafactory.core.errors import (
     Unauthenticated,
 )
 from datafactory.core.logs import get_logger
+from datafactory.web.templating import render
 
 PROBLEM_JSON = "application/problem+json"
 log = get_logger("datafactory.web")
@@ -71,17 +72,12 @@ def _error_page(
     body: dict[str, Any],
     headers: dict[str, str],
 ) -> Response:
-    if isinstance(error, Unauthenticated):
+    if isinstance(error, Unauthenticated) and not request.url.path.startswith("/oidc/"):
         return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
-    templates = request.app.state.templates
     headers.pop("WWW-Authenticate", None)
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
-        request,
-        "error.html",
-        {"problem": body},
-        status_code=body["status"],
-        headers=headers,
-    )
+    response = render(request, "error.html", {"problem": body}, status_code=body["status"])
+    response.headers.update(headers)
+    return response  # type: ignore[no-any-return]
 
 
 def _validation_error(exc: RequestValidationError) -> DatafactoryError:
