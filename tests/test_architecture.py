@@ -9,9 +9,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_imports_follow_the_architecture():
-    lint_imports = shutil.which("lint-imports") or str(Path(sys.executable).parent / "lint-imports")
+    lint_imports = shutil.which("lint-imports") or str(
+        Path(sys.executable).parent / "lint-imports"
+    )
     result = subprocess.run(
-        [lint_imports, "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+        [lint_imports, "--no-cache"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -30,7 +30,11 @@ def cli(monkeypatch, capsys, tmp_path, database_url):
         try:
             main()
         except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            code = (
+                exc.code
+                if isinstance(exc.code, int)
+                else (0 if exc.code is None else 1)
+            )
         out, err = capsys.readouterr()
         return code, out, err
 
@@ -79,26 +83,41 @@ def test_db_upgrade_reports_the_revision(cli):
 def test_an_operator_creates_the_first_administrator(cli, database_url):
     cli("demo", "--no-serve")
     code, out, err = cli(
-        "people", "create", "boss@gouv.lu", "--name", "Boss", "--password-stdin",
+        "people",
+        "create",
+        "boss@gouv.lu",
+        "--name",
+        "Boss",
+        "--password-stdin",
         stdin="a long enough password\n",
     )
     assert code == 0, err
     code, out, err = cli("people", "grant", "boss@gouv.lu", "admin")
     assert code == 0 and "granted admin" in out
-    code, _, err = cli("people", "grant", "boss@gouv.lu", "handler", "--organisation", "nowhere")
-    assert code == 1 and err.strip().startswith("error:") and len(err.strip().splitlines()) == 1
+    code, _, err = cli(
+        "people", "grant", "boss@gouv.lu", "handler", "--organisation", "nowhere"
+    )
+    assert (
+        code == 1
+        and err.strip().startswith("error:")
+        and len(err.strip().splitlines()) == 1
+    )
 
 
 def test_errors_are_one_readable_line(cli):
     code, _, err = cli("people", "create", "not-an-address", "--name", "X")
     assert code == 1
     assert err.strip() == "error: This is not an e-mail address."
-    code, _, err = cli("people", "create", "a@b.lu", "--name", "X", "--password-stdin", stdin="short\n")
+    code, _, err = cli(
+        "people", "create", "a@b.lu", "--name", "X", "--password-stdin", stdin="short\n"
+    )
     assert code == 1 and "too short" in err and "Traceback" not in err
 
 
 def test_an_unreachable_database_is_one_line(cli, monkeypatch):
-    monkeypatch.setenv("DATAFACTORY_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv(
+        "DATAFACTORY_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    )
     code, _, err = cli("db", "upgrade")
     assert code == 1
     assert err.strip().startswith("error: cannot reach the database")
@@ -121,7 +140,9 @@ def test_audit_verify_passes_then_names_the_tampered_entry(cli, database_url):
             connection.execute(text("SET LOCAL session_replication_role = replica"))
         else:
             connection.execute(text("DROP TRIGGER ledger_no_update"))
-        connection.execute(text("UPDATE ledger_entries SET actor = 'person:1' WHERE seq = 7"))
+        connection.execute(
+            text("UPDATE ledger_entries SET actor = 'person:1' WHERE seq = 7")
+        )
     engine.dispose()
     code, _, err = cli("audit", "verify")
     assert code == 1

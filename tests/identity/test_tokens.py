@@ -17,14 +17,18 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def test_a_token_is_stored_only_as_its_hash_and_works_as_bearer(client, committed, db):
-    who = committed(lambda s: person_with_token(s, "r@uni.lu", roles=((Role.reuser, None),)))
+    who = committed(
+        lambda s: person_with_token(s, "r@uni.lu", roles=((Role.reuser, None),))
+    )
     stored = db.scalars(select(ApiToken)).one()
     assert who.token not in (stored.token_hash, stored.prefix)
     assert stored.token_hash != who.token and len(stored.token_hash) == 64
     response = client.get("/api/me", headers=bearer(who.token))
     assert response.status_code == 200
     assert response.json()["person_id"] == who.person_id
-    assert ["reuser", None] in [[r["role"], r["organisation_id"]] for r in response.json()["roles"]]
+    assert ["reuser", None] in [
+        [r["role"], r["organisation_id"]] for r in response.json()["roles"]
+    ]
 
 
 def test_creating_a_token_through_the_api_shows_the_secret_once(client, committed, db):
@@ -74,19 +78,28 @@ def test_revoked_and_expired_tokens_get_401_problem(client, committed, runtime):
     first = committed(lambda s: person_with_token(s, "one@uni.lu"))
     second = committed(lambda s: person_with_token(s, "two@uni.lu"))
     token_id = client.get("/api/tokens", headers=bearer(first.token)).json()[0]["id"]
-    assert client.delete(f"/api/tokens/{token_id}", headers=bearer(first.token)).status_code == 204
+    assert (
+        client.delete(
+            f"/api/tokens/{token_id}", headers=bearer(first.token)
+        ).status_code
+        == 204
+    )
     revoked = client.get("/api/me", headers=bearer(first.token))
     assert revoked.status_code == 401
     assert revoked.json()["type"].endswith("/unauthenticated")
     assert "revoked" in revoked.json()["detail"]
 
     def expire(session):
-        for token in session.scalars(select(ApiToken).where(ApiToken.person_id == second.person_id)):
+        for token in session.scalars(
+            select(ApiToken).where(ApiToken.person_id == second.person_id)
+        ):
             token.expires_at = utcnow() - timedelta(seconds=1)
 
     committed(expire)
     assert client.get("/api/me", headers=bearer(second.token)).status_code == 401
-    assert client.get("/api/me", headers=bearer("dft_not-a-real-token")).status_code == 401
+    assert (
+        client.get("/api/me", headers=bearer("dft_not-a-real-token")).status_code == 401
+    )
 
 
 def test_nobody_can_revoke_someone_elses_token(client, committed, db):

@@ -60,13 +60,17 @@ def test_malformed_json_is_400_and_writes_nothing(client, committed, db):
 def test_invalid_fields_are_422_with_each_field_named(client, committed):
     who = committed(lambda s: person_with_token(s, "a@uni.lu"))
     response = client.post(
-        "/api/tokens", headers=bearer(who.token), json={"name": "", "scopes": [], "extra": 1}
+        "/api/tokens",
+        headers=bearer(who.token),
+        json={"name": "", "scopes": [], "extra": 1},
     )
     body = assert_problem(response, 422)
     assert {"name", "scopes", "extra"} <= {e["field"] for e in body["errors"]}
 
 
-def test_oversized_bodies_are_413_whether_announced_or_streamed(client, committed, runtime, db):
+def test_oversized_bodies_are_413_whether_announced_or_streamed(
+    client, committed, runtime, db
+):
     who = committed(lambda s: person_with_token(s, "a@uni.lu"))
     before = count(db, LedgerEntry)
     too_big = b"x" * (runtime.settings.max_body_bytes + 1)
@@ -120,7 +124,10 @@ def test_role_changes_are_ledgered_and_a_failure_after_the_entry_leaves_nothing(
     )
     assert granted.status_code == 201
     last = db.scalars(select(LedgerEntry).order_by(LedgerEntry.seq.desc())).first()
-    assert last.action == "identity.role.granted" and last.actor == f"person:{admin.person_id}"
+    assert (
+        last.action == "identity.role.granted"
+        and last.actor == f"person:{admin.person_id}"
+    )
     again = client.post(
         f"/api/people/{target.person_id}/roles",
         headers=bearer(admin.token),
@@ -151,7 +158,9 @@ def test_a_commit_that_fails_after_the_ledger_entry_rolls_everything_back(
     before = count(db, LedgerEntry)
 
     def fail_commit(session: Session) -> None:
-        if any(isinstance(o, LedgerEntry) for o in session.new) or session.info.get("armed"):
+        if any(isinstance(o, LedgerEntry) for o in session.new) or session.info.get(
+            "armed"
+        ):
             raise RuntimeError("storage failed during commit")
 
     def arm(session: Session, flush_context, instances) -> None:
@@ -175,4 +184,6 @@ def test_a_commit_that_fails_after_the_ledger_entry_rolls_everything_back(
     assert count(db, LedgerEntry) == before
     from datafactory.identity.models import Membership
 
-    assert db.scalars(select(Membership).where(Membership.role == "decider")).all() == []
+    assert (
+        db.scalars(select(Membership).where(Membership.role == "decider")).all() == []
+    )

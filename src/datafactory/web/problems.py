@@ -75,7 +75,9 @@ def _error_page(
     if isinstance(error, Unauthenticated) and not request.url.path.startswith("/oidc/"):
         return RedirectResponse(f"/sign-in?next={request.url.path}", status_code=303)
     headers.pop("WWW-Authenticate", None)
-    response = render(request, "error.html", {"problem": body}, status_code=body["status"])
+    response = render(
+        request, "error.html", {"problem": body}, status_code=body["status"]
+    )
     response.headers.update(headers)
     return response  # type: ignore[no-any-return]
 
