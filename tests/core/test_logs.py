@@ -22,7 +22,9 @@ def test_scrub_masks_secrets_and_identifiers_wherever_they_appear():
 
 def test_a_log_call_that_passes_a_secret_does_not_leak_it(capsys):
     configure_logging("INFO")
-    get_logger("test").info("signing in", password="hunter22", token="dft_zzzzzzzzzz", who="a@b.lu")
+    get_logger("test").info(
+        "signing in", password="hunter22", token="dft_zzzzzzzzzz", who="a@b.lu"
+    )
     err = capsys.readouterr().err
     assert "hunter22" not in err and "dft_zzzzzzzzzz" not in err and "a@b.lu" not in err
     assert err.count(REDACTED) == 3
@@ -32,7 +34,9 @@ def test_requests_are_logged_with_an_id_and_nothing_personal(client, committed, 
     configure_logging("INFO")  # the test settings log warnings only
     committed(lambda s: person(s, "rita@uni.lu", roles=((Role.reuser, None),)))
     who = committed(lambda s: person_with_token(s, "tok@uni.lu"))
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text).group(1)
+    csrf = re.search(
+        r'name="csrf_token" value="([^"]+)"', client.get("/sign-in").text
+    ).group(1)
     client.post(
         "/sign-in",
         data={"email": "rita@uni.lu", "password": PASSWORD, "csrf_token": csrf},
