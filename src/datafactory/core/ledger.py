@@ -79,6 +79,24 @@ def entry_hash(
     return hashlib.sha256(material.encode()).hexdigest()
 
 
+def hash_of(entry: LedgerEntry) -> str:
+    return entry_hash(
+        seq=entry.seq,
+        at=entry.at,
+        actor=entry.actor,
+        action=entry.action,
+        subject=entry.subject,
+        details=entry.details,
+        prev_hash=entry.prev_hash,
+    )
+
+
+def _head(session: Session) -> LedgerEntry | None:
+    return session.scalars(
+        select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(1)
+    ).first()
+
+
 # --- events ---------------------------------------------------------------------------
 
 
@@ -139,31 +157,17 @@ def append(
         session.execute(
             text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LEDGER_LOCK}
         )
-    head = session.scalars(
-        select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
-    seq = 1 if head is None else head.seq + 1
-    prev_hash = GENESIS_HASH if head is None else head.hash
-    at = utcnow()
-    details_text = canonical_json(details)
+    head = _head(session)
     entry = LedgerEntry(
-        seq=seq,
-        at=at,
+        seq=1 if head is None else head.seq + 1,
+        at=utcnow(),
         actor=actor,
         action=action,
         subject=subject,
-        details=details_text,
-        prev_hash=prev_hash,
-        hash=entry_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action=action,
-            subject=subject,
-            details=details_text,
-            prev_hash=prev_hash,
-        ),
+        details=canonical_json(details),
+        prev_hash=GENESIS_HASH if head is None else head.hash,
     )
+    entry.hash = hash_of(entry)
     session.add(entry)
     # Flushing here makes a concurrent append with the same seq fail now, not at commit.
     session.flush()
@@ -206,15 +210,7 @@ def verify(session: Session, progress: Progress | None = None) -> Verification:
 
 def _entries_in_order(session: Session) -> Iterator[LedgerEntry]:
     last = 0
-    while True:
-        batch = session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.seq > last)
-            .order_by(LedgerEntry.seq)
-            .limit(1000)
-        ).all()
-        if not batch:
-            return
+    while batch := entries_after(session, after=last, limit=1000):
         yield from batch
         last = batch[-1].seq
 
@@ -225,15 +221,7 @@ def _check_entry(entry: LedgerEntry, expected_seq: int, prev_hash: str) -> str |
     if entry.prev_hash != prev_hash:
         return f"entry {entry.seq} does not point at the hash of entry {entry.seq - 1}"
     try:
-        recomputed = entry_hash(
-            seq=entry.seq,
-            at=entry.at,
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            details=entry.details,
-            prev_hash=entry.prev_hash,
-        )
+        recomputed = hash_of(entry)
     except (ValueError, TypeError):
         return f"entry {entry.seq} has unreadable details"
     if recomputed != entry.hash:
@@ -263,9 +251,7 @@ class SignedHead:
 
 
 def sign_head(session: Session, key: Ed25519PrivateKey) -> SignedHead:
-    head = session.scalars(
-        select(LedgerEntry).order_by(LedgerEntry.seq.desc()).limit(1)
-    ).first()
+    head = _head(session)
     seq, digest = (0, GENESIS_HASH) if head is None else (head.seq, head.hash)
     public = key.public_key()
     unsigned = SignedHead(

@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from datafactory.core.config import Settings
+from datafactory.core.db import unit_of_work
 from datafactory.core.errors import Unauthenticated
 from datafactory.identity import policy, tokens
 from datafactory.identity.actor import Actor
@@ -40,15 +41,8 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
 def get_session(runtime: RuntimeDep) -> Iterator[Session]:
-    session = runtime.sessions()
-    try:
+    with unit_of_work(runtime.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 # scope="function": commit before the answer is sent, so a failed commit is an error

@@ -6,9 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
 
 from datafactory.core import ledger
-from datafactory.core.jobs import get_job
+from datafactory.core.jobs import Job, get_job
 from datafactory.identity import policy
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import RuntimeDep, SessionDep, allow
@@ -48,9 +49,7 @@ def job_page(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("jobs.view"))],
 ) -> Any:
-    job = get_job(session, job_id)
-    policy.ensure(actor, "jobs.view", job)
-    return render(request, "job.html", {"job": job})
+    return render(request, "job.html", {"job": _visible_job(session, actor, job_id)})
 
 
 @router.get("/jobs/{job_id}/status")
@@ -60,6 +59,11 @@ def job_status(
     session: SessionDep,
     actor: Annotated[Actor, Depends(allow("jobs.view"))],
 ) -> Any:
+    job = _visible_job(session, actor, job_id)
+    return render(request, "_job_status.html", {"job": job})
+
+
+def _visible_job(session: Session, actor: Actor, job_id: str) -> Job:
     job = get_job(session, job_id)
     policy.ensure(actor, "jobs.view", job)
-    return render(request, "_job_status.html", {"job": job})
+    return job
