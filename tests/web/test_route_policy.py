@@ -21,6 +21,7 @@ SIGNED_IN = "signed in"
 ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.admin})
 AUDIT = frozenset({Role.auditor, Role.admin})
+STEWARDS = frozenset({Role.data_steward, Role.catalogue_admin, Role.admin})
 
 EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/healthz"): ANYONE,
@@ -55,6 +56,17 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/audit/verifications"): AUDIT,
     ("GET", "/jobs/{job_id}"): SIGNED_IN,
     ("GET", "/jobs/{job_id}/status"): SIGNED_IN,
+    ("GET", "/api/v1/datasets"): ANYONE,
+    ("POST", "/api/v1/datasets"): STEWARDS,
+    ("GET", "/api/v1/datasets/{dataset_id}"): ANYONE,
+    ("PATCH", "/api/v1/datasets/{dataset_id}"): STEWARDS,
+    ("POST", "/api/v1/datasets/{dataset_id}/publish"): STEWARDS,
+    ("DELETE", "/api/v1/datasets/{dataset_id}"): STEWARDS,
+    ("GET", "/api/v1/datasets/{dataset_id}/versions/{number}"): ANYONE,
+    ("GET", "/id/dataset/{dataset_id}"): ANYONE,
+    ("GET", "/catalogue.{extension}"): ANYONE,
+    ("GET", "/datasets"): ANYONE,
+    ("GET", "/datasets/{dataset_id}"): ANYONE,
 }
 
 # Values for path parameters: ids that point at nothing, so an allowed request ends in 404
@@ -66,6 +78,9 @@ PATH_VALUES = {
     "role": "reuser",
     "code": "fr",
     "name": "nowhere",
+    "dataset_id": "nope",
+    "number": "1",
+    "extension": "ttl",
 }
 
 

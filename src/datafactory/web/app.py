@@ -17,11 +17,20 @@ from datafactory.core.logs import configure_logging
 from datafactory.runtime import Runtime
 from datafactory.web import problems
 from datafactory.web.api import audit as audit_api
+from datafactory.web.api import catalogue as catalogue_api
 from datafactory.web.api import identity as identity_api
 from datafactory.web.api import jobs as jobs_api
 from datafactory.web.api import system as system_api
 from datafactory.web.middleware import BodyLimit, Language, Metrics, RequestContext
-from datafactory.web.pages import account, admin, audit, home, oidc, sign_in
+from datafactory.web.pages import (
+    account,
+    admin,
+    audit,
+    catalogue,
+    home,
+    oidc,
+    sign_in,
+)
 from datafactory.web.templating import make_templates
 
 STATIC = Path(__file__).parent / "static"
@@ -56,12 +65,14 @@ def create_app(
         identity_api.router,
         audit_api.router,
         jobs_api.router,
+        catalogue_api.router,
         home.router,
         sign_in.router,
         oidc.router,
         account.router,
         admin.router,
         audit.router,
+        catalogue.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -35,6 +35,7 @@ class NavItem:
 # Each link shows only to actors the policy lets through; later rooms add theirs here.
 NAVIGATION = (
     NavItem("Home", "/", "platform.view"),
+    NavItem("Datasets", "/datasets", "catalogue.view"),
     NavItem("My account", "/account", "account.view"),
     NavItem("People and roles", "/admin/people", "identity.person.list"),
     NavItem("Audit ledger", "/audit", "audit.read"),

@@ -1,0 +1,1 @@
+"""Catalogue: the single information point. DCAT-AP-LU metadata, vocabularies, RDF, validation."""

@@ -1,0 +1,55 @@
+"""Ledger events of the catalogue room."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from datafactory.core.ledger import LedgerEvent
+
+
+@dataclass(frozen=True)
+class DatasetCreated(LedgerEvent):
+    """A data steward created a draft dataset for their organisation."""
+
+    action = "catalogue.dataset.created"
+    dataset_id: str
+    publisher_id: int
+
+    def subject(self) -> str:
+        return f"dataset:{self.dataset_id}"
+
+
+@dataclass(frozen=True)
+class DatasetEdited(LedgerEvent):
+    """The working copy of a dataset's metadata was changed; ``fields`` names what changed."""
+
+    action = "catalogue.dataset.edited"
+    dataset_id: str
+    fields: tuple[str, ...]
+
+    def subject(self) -> str:
+        return f"dataset:{self.dataset_id}"
+
+
+@dataclass(frozen=True)
+class DatasetPublished(LedgerEvent):
+    """A dataset passed validation and was published as ``version``."""
+
+    action = "catalogue.dataset.published"
+    dataset_id: str
+    version: int
+
+    def subject(self) -> str:
+        return f"dataset:{self.dataset_id}"
+
+
+@dataclass(frozen=True)
+class DatasetDeleted(LedgerEvent):
+    """A dataset was withdrawn; its URI now answers 410 with a tombstone giving ``reason``."""
+
+    action = "catalogue.dataset.deleted"
+    dataset_id: str
+    reason: str
+
+    def subject(self) -> str:
+        return f"dataset:{self.dataset_id}"

@@ -1,0 +1,134 @@
+"""The catalogue as RDF: per dataset and as a Hydra-paged whole, in four serialisations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
+from sqlalchemy.orm import Session
+
+from datafactory.catalogue import rdf
+from datafactory.catalogue.models import Dataset
+from datafactory.catalogue.service import add_to_graph, list_published
+from datafactory.core.errors import FieldError, InvalidInput
+
+FORMATS = {
+    "ttl": ("turtle", "text/turtle"),
+    "jsonld": ("json-ld", "application/ld+json"),
+    "rdf": ("pretty-xml", "application/rdf+xml"),
+    "nt": ("nt", "application/n-triples"),
+}
+MEDIA_TYPES = {media: ext for ext, (_, media) in FORMATS.items()}
+MAX_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Serialised:
+    body: bytes
+    media_type: str
+
+
+def serialise(graph: Graph, extension: str) -> Serialised:
+    rdflib_format, media_type = FORMATS[extension]
+    if extension == "jsonld":
+        body = graph.serialize(
+            format=rdflib_format, context=dict(rdf.PREFIXES), auto_compact=True
+        )
+    else:
+        body = graph.serialize(format=rdflib_format)
+    return Serialised(body.encode() if isinstance(body, str) else body, media_type)
+
+
+def catalogue_page(
+    session: Session,
+    *,
+    base_url: str,
+    page: int,
+    page_size: int,
+    extension: str,
+    title: str = "Luxembourg national data catalogue",
+) -> Serialised:
+    """One page of the catalogue with Hydra paging (PartialCollectionView)."""
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise InvalidInput(
+            "The page is out of range.",
+            errors=[
+                FieldError("page_size", f"Use 1 to {MAX_PAGE_SIZE}; pages start at 1.")
+            ],
+        )
+    datasets, total = list_published(
+        session, offset=(page - 1) * page_size, limit=page_size
+    )
+    graph = rdf.new_graph()
+    base = base_url.rstrip("/")
+    catalogue = URIRef(f"{base}/id/catalogue")
+    graph.add((catalogue, RDF.type, DCAT.Catalog))
+    graph.add((catalogue, DCTERMS.title, Literal(title, lang="en")))
+    graph.add(
+        (
+            catalogue,
+            DCTERMS.description,
+            Literal(
+                "Open and protected data of Luxembourg's public sector.", lang="en"
+            ),
+        )
+    )
+    graph.add((catalogue, FOAF.homepage, URIRef(f"{base}/")))
+    for dataset in datasets:
+        add_to_graph(session, graph, dataset, base_url)
+        graph.add((catalogue, DCAT.dataset, rdf.dataset_uri(base_url, dataset.id)))
+    publisher = URIRef(f"{base}/id/organisation/mindigital")
+    graph.add((catalogue, DCTERMS.publisher, publisher))
+    graph.add((publisher, RDF.type, FOAF.Agent))
+    graph.add((publisher, FOAF.name, Literal("Ministry for Digitalisation", lang="en")))
+    _hydra(graph, f"{base}/catalogue.{extension}", page, page_size, total)
+    return serialise(graph, extension)
+
+
+def _hydra(graph: Graph, address: str, page: int, page_size: int, total: int) -> None:
+    def at(number: int) -> URIRef:
+        return URIRef(f"{address}?page={number}&page_size={page_size}")
+
+    last = max(1, -(-total // page_size))
+    view = at(page)
+    graph.add((view, RDF.type, rdf.HYDRA.PartialCollectionView))
+    graph.add((view, rdf.HYDRA.first, at(1)))
+    graph.add((view, rdf.HYDRA.last, at(last)))
+    if page > 1:
+        graph.add((view, rdf.HYDRA.previous, at(page - 1)))
+    if page < last:
+        graph.add((view, rdf.HYDRA.next, at(page + 1)))
+    graph.add(
+        (view, rdf.HYDRA.totalItems, Literal(total, datatype=XSD.nonNegativeInteger))
+    )
+
+
+def dataset_document(
+    session: Session, dataset: Dataset, *, base_url: str, extension: str
+) -> Serialised:
+    graph = rdf.new_graph()
+    add_to_graph(session, graph, dataset, base_url)
+    return serialise(graph, extension)
+
+
+def negotiate(accept: str) -> str | None:
+    """The RDF extension the Accept header prefers, or None for HTML (or anything else)."""
+    best: tuple[float, str | None] = (0.0, None)
+    for part in accept.split(","):
+        media, _, params = part.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        media = media.strip().lower()
+        choice = MEDIA_TYPES.get(
+            media, "html" if media in ("text/html", "*/*") else None
+        )
+        if choice is not None and quality > best[0]:
+            best = (quality, None if choice == "html" else choice)
+    return best[1]

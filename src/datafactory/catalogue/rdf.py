@@ -1,0 +1,235 @@
+"""DCAT-AP-LU RDF out of our metadata model (rdflib), for export and for validation.
+
+The dataset's persistent identifier is ``{base}/id/dataset/{id}``; it is both the subject IRI
+and the ``dct:identifier`` that DCAT-AP-LU makes mandatory. The data dictionary of protected
+data is exported through ``adms:sample`` as a CSVW table schema (``csvw:column``), as the
+DCAT-AP-LU guidance shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
+
+from datafactory.catalogue.schemas import DatasetDraft, DistributionIn, Text, Variable
+
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+CSVW = Namespace("http://www.w3.org/ns/csvw#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+DPV = Namespace("https://w3id.org/dpv#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+# No standard vocabulary says how sensitive a column is; our own term, documented in
+# docs/catalogue.md, until DCAT-AP-LU names one.
+DF = Namespace("https://datafactory.lu/ns#")
+HVD_LEGISLATION = URIRef("http://data.europa.eu/eli/reg_impl/2023/138/oj")
+
+PREFIXES = {
+    "dcat": DCAT,
+    "dct": DCTERMS,
+    "foaf": FOAF,
+    "owl": OWL,
+    "adms": ADMS,
+    "csvw": CSVW,
+    "dcatap": DCATAP,
+    "dpv": DPV,
+    "vcard": VCARD,
+    "hydra": HYDRA,
+    "df": DF,
+    "xsd": XSD,
+}
+
+_CSVW_DATATYPES = {
+    "string": XSD.string,
+    "integer": XSD.integer,
+    "decimal": XSD.decimal,
+    "boolean": XSD.boolean,
+    "date": XSD.date,
+    "datetime": XSD.dateTime,
+    "code": XSD.string,
+}
+
+
+@dataclass(frozen=True)
+class Publisher:
+    slug: str
+    name: str
+
+
+@dataclass(frozen=True)
+class DatasetFacts:
+    """What the RDF needs besides the metadata: identity, publisher and dates."""
+
+    id: str
+    base_url: str
+    publisher: Publisher
+    created_at: datetime
+    modified_at: datetime
+    version: int
+
+
+def new_graph() -> Graph:
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    return graph
+
+
+def dataset_uri(base_url: str, dataset_id: str) -> URIRef:
+    return URIRef(f"{base_url.rstrip('/')}/id/dataset/{dataset_id}")
+
+
+def add_dataset(graph: Graph, facts: DatasetFacts, meta: DatasetDraft) -> URIRef:
+    """Add one dataset, its distributions, publisher, contact point and dictionary."""
+    subject = dataset_uri(facts.base_url, facts.id)
+    graph.add((subject, RDF.type, DCAT.Dataset))
+    graph.add((subject, DCTERMS.identifier, Literal(str(subject))))
+    _texts(graph, subject, DCTERMS.title, meta.title)
+    _texts(graph, subject, DCTERMS.description, meta.description)
+    for lang, words in meta.keywords.items():
+        for word in words:
+            graph.add((subject, DCAT.keyword, Literal(word, lang=lang)))
+    _iris(graph, subject, DCAT.theme, meta.themes)
+    _iris(graph, subject, DCTERMS.language, meta.languages)
+    _iris(graph, subject, DCTERMS.spatial, meta.spatial)
+    _iris(graph, subject, DPV.hasData, meta.data_protection)
+    if meta.access_rights:
+        graph.add((subject, DCTERMS.accessRights, URIRef(meta.access_rights)))
+    if meta.frequency:
+        graph.add((subject, DCTERMS.accrualPeriodicity, URIRef(meta.frequency)))
+    if meta.landing_page:
+        graph.add((subject, DCAT.landingPage, URIRef(str(meta.landing_page))))
+    if meta.version_info:
+        graph.add((subject, OWL.versionInfo, Literal(meta.version_info)))
+    _texts(graph, subject, ADMS.versionNotes, meta.version_notes)
+    graph.add(
+        (subject, DCTERMS.issued, Literal(facts.created_at.date(), datatype=XSD.date))
+    )
+    graph.add(
+        (subject, DCTERMS.modified, Literal(facts.modified_at, datatype=XSD.dateTime))
+    )
+    _publisher(graph, subject, facts)
+    _contact_point(graph, subject, meta)
+    _temporal(graph, subject, meta)
+    _access_conditions(graph, subject, meta.access_conditions)
+    if meta.is_hvd:
+        graph.add((subject, DCATAP.applicableLegislation, HVD_LEGISLATION))
+        _iris(graph, subject, DCATAP.hvdCategory, meta.hvd_categories)
+    for number, distribution in enumerate(meta.distributions, start=1):
+        _distribution(graph, subject, number, distribution, hvd=meta.is_hvd)
+    if meta.variables:
+        _dictionary(graph, subject, meta.variables)
+    return subject
+
+
+def _texts(
+    graph: Graph, subject: URIRef | BNode, predicate: URIRef, text: Text
+) -> None:
+    for lang, value in text.items():
+        graph.add((subject, predicate, Literal(value, lang=lang)))
+
+
+def _iris(graph: Graph, subject: URIRef, predicate: URIRef, iris: list[str]) -> None:
+    for iri in iris:
+        graph.add((subject, predicate, URIRef(iri)))
+
+
+def _publisher(graph: Graph, subject: URIRef, facts: DatasetFacts) -> None:
+    agent = URIRef(
+        f"{facts.base_url.rstrip('/')}/id/organisation/{facts.publisher.slug}"
+    )
+    graph.add((subject, DCTERMS.publisher, agent))
+    graph.add((agent, RDF.type, FOAF.Agent))
+    graph.add((agent, FOAF.name, Literal(facts.publisher.name)))
+
+
+def _contact_point(graph: Graph, subject: URIRef, meta: DatasetDraft) -> None:
+    if not (meta.contact_email or meta.contact_name):
+        return
+    contact = BNode()
+    graph.add((subject, DCAT.contactPoint, contact))
+    graph.add((contact, RDF.type, VCARD.Kind))
+    if meta.contact_name:
+        graph.add((contact, VCARD.fn, Literal(meta.contact_name)))
+    if meta.contact_email:
+        graph.add((contact, VCARD.hasEmail, URIRef(f"mailto:{meta.contact_email}")))
+
+
+def _temporal(graph: Graph, subject: URIRef, meta: DatasetDraft) -> None:
+    if meta.temporal_start is None and meta.temporal_end is None:
+        return
+    period = BNode()
+    graph.add((subject, DCTERMS.temporal, period))
+    graph.add((period, RDF.type, DCTERMS.PeriodOfTime))
+    if meta.temporal_start:
+        graph.add(
+            (period, DCAT.startDate, Literal(meta.temporal_start, datatype=XSD.date))
+        )
+    if meta.temporal_end:
+        graph.add((period, DCAT.endDate, Literal(meta.temporal_end, datatype=XSD.date)))
+
+
+def _access_conditions(graph: Graph, subject: URIRef, conditions: Text) -> None:
+    if not conditions:
+        return
+    rights = BNode()
+    graph.add((subject, DCTERMS.rights, rights))
+    graph.add((rights, RDF.type, DCTERMS.RightsStatement))
+    _texts(graph, rights, RDFS.label, conditions)
+
+
+def _distribution(
+    graph: Graph, dataset: URIRef, number: int, meta: DistributionIn, *, hvd: bool
+) -> None:
+    node = URIRef(f"{dataset}/distribution/{number}")
+    graph.add((dataset, DCAT.distribution, node))
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCAT.accessURL, URIRef(str(meta.access_url))))
+    if meta.download_url:
+        graph.add((node, DCAT.downloadURL, URIRef(str(meta.download_url))))
+    _texts(graph, node, DCTERMS.title, meta.title)
+    _texts(graph, node, DCTERMS.description, meta.description)
+    if meta.format:
+        graph.add((node, DCTERMS["format"], URIRef(meta.format)))
+    if meta.media_type:
+        graph.add((node, DCAT.mediaType, URIRef(meta.media_type)))
+    if meta.licence:
+        graph.add((node, DCTERMS.license, URIRef(meta.licence)))
+    if meta.byte_size is not None:
+        graph.add(
+            (
+                node,
+                DCAT.byteSize,
+                Literal(meta.byte_size, datatype=XSD.nonNegativeInteger),
+            )
+        )
+    if meta.rights:
+        rights = BNode()
+        graph.add((node, DCTERMS.rights, rights))
+        graph.add((rights, RDF.type, DCTERMS.RightsStatement))
+        _texts(graph, rights, RDFS.label, meta.rights)
+    if hvd:
+        graph.add((node, DCATAP.applicableLegislation, HVD_LEGISLATION))
+
+
+def _dictionary(graph: Graph, dataset: URIRef, variables: list[Variable]) -> None:
+    sample = URIRef(f"{dataset}/data-dictionary")
+    schema = BNode()
+    graph.add((dataset, ADMS.sample, sample))
+    graph.add((sample, RDF.type, DCAT.Distribution))
+    graph.add((sample, DCAT.accessURL, sample))
+    graph.add((sample, DCTERMS.title, Literal("Data dictionary", lang="en")))
+    graph.add((sample, CSVW.tableSchema, schema))
+    for variable in variables:
+        column = BNode()
+        graph.add((schema, CSVW.column, column))
+        graph.add((column, CSVW.name, Literal(variable.name)))
+        graph.add((column, CSVW.datatype, _CSVW_DATATYPES[variable.type.value]))
+        _texts(graph, column, CSVW.titles, variable.label)
+        _texts(graph, column, DCTERMS.description, variable.description)
+        graph.add((column, DF.sensitivity, Literal(variable.sensitivity.value)))
+        if variable.unit:
+            graph.add((column, CSVW.unit, Literal(variable.unit)))

@@ -1,0 +1,252 @@
+"""The catalogue's verbs: create and edit drafts, publish with validation, delete, read."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from rdflib import Graph
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datafactory.catalogue import policy as _rules  # noqa: F401  (registers the rules)
+from datafactory.catalogue import rdf
+from datafactory.catalogue.events import (
+    DatasetCreated,
+    DatasetDeleted,
+    DatasetEdited,
+    DatasetPublished,
+)
+from datafactory.catalogue.models import Dataset, DatasetVersion
+from datafactory.catalogue.schemas import DatasetDraft, DatasetStatus
+from datafactory.core import ledger
+from datafactory.core.db import utcnow
+from datafactory.core.errors import (
+    FieldError,
+    Gone,
+    InvalidInput,
+    NotFound,
+)
+from datafactory.identity import policy
+from datafactory.identity.actor import Actor
+from datafactory.identity.models import Organisation
+
+_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud
+
+
+@dataclass(frozen=True)
+class PublisherRef:
+    """Stands for a dataset not yet created, when asking the policy about creation."""
+
+    publisher_id: int
+    status: str = "draft"
+
+
+def new_dataset_id() -> str:
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(12))
+
+
+def create_dataset(
+    session: Session, actor: Actor, *, publisher_id: int, metadata: DatasetDraft
+) -> Dataset:
+    if session.get(Organisation, publisher_id) is None:
+        raise InvalidInput(
+            "There is no such publisher.",
+            errors=[FieldError("publisher_id", "Choose an existing organisation.")],
+        )
+    policy.ensure(actor, "catalogue.dataset.create", PublisherRef(publisher_id))
+    dataset = Dataset(
+        id=new_dataset_id(),
+        publisher_id=publisher_id,
+        status=DatasetStatus.draft.value,
+        draft=metadata.model_dump(mode="json"),
+    )
+    session.add(dataset)
+    session.flush()
+    ledger.record(session, actor.ref, DatasetCreated(dataset.id, publisher_id))
+    return dataset
+
+
+def get_dataset(session: Session, actor: Actor, dataset_id: str) -> Dataset:
+    """The dataset if the actor may see it; 410 for a deleted one, 404 if unknown."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None or not policy.allowed(actor, "catalogue.dataset.view", dataset):
+        raise NotFound(f"There is no dataset {dataset_id}.")
+    if dataset.status == DatasetStatus.deleted.value:
+        raise Gone(
+            f"Dataset {dataset_id} was withdrawn: {dataset.deletion_reason}",
+            extra={
+                "deleted_at": dataset.deleted_at.isoformat()
+                if dataset.deleted_at
+                else None
+            },
+        )
+    return dataset
+
+
+def ensure_may_edit(actor: Actor, dataset: Dataset) -> None:
+    policy.ensure(actor, "catalogue.dataset.edit", dataset)
+
+
+def _editable(session: Session, actor: Actor, dataset_id: str, action: str) -> Dataset:
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None or not policy.allowed(actor, "catalogue.dataset.view", dataset):
+        raise NotFound(f"There is no dataset {dataset_id}.")
+    policy.ensure(actor, action, dataset)
+    if dataset.status == DatasetStatus.deleted.value:
+        raise Gone(f"Dataset {dataset_id} was withdrawn.")
+    return dataset
+
+
+def edit_dataset(
+    session: Session, actor: Actor, *, dataset_id: str, changes: dict[str, Any]
+) -> Dataset:
+    """Apply ``changes`` (field → new value) to the working copy; publish to release them."""
+    dataset = _editable(session, actor, dataset_id, "catalogue.dataset.edit")
+    merged = {**dataset.draft, **changes}
+    try:
+        metadata = DatasetDraft.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "The metadata is not valid.",
+            errors=[
+                FieldError(".".join(str(p) for p in e["loc"]) or "body", e["msg"])
+                for e in exc.errors()
+            ],
+        ) from exc
+    changed = sorted(k for k in changes if dataset.draft.get(k) != merged.get(k))
+    dataset.draft = metadata.model_dump(mode="json")
+    dataset.modified_at = utcnow()
+    session.flush()
+    ledger.record(session, actor.ref, DatasetEdited(dataset.id, tuple(changed)))
+    return dataset
+
+
+def metadata_of(
+    session: Session, dataset: Dataset, *, draft: bool = False
+) -> DatasetDraft:
+    """The published metadata (what everyone sees), or the working copy with ``draft``."""
+    if draft or dataset.version == 0:
+        return DatasetDraft.model_validate(dataset.draft)
+    version = session.scalar(
+        select(DatasetVersion).where(
+            DatasetVersion.dataset_id == dataset.id,
+            DatasetVersion.number == dataset.version,
+        )
+    )
+    assert version is not None
+    return DatasetDraft.model_validate(version.document)
+
+
+def dataset_graph(
+    session: Session, dataset: Dataset, base_url: str, *, draft: bool = False
+) -> Graph:
+    graph = rdf.new_graph()
+    add_to_graph(session, graph, dataset, base_url, draft=draft)
+    return graph
+
+
+def add_to_graph(
+    session: Session,
+    graph: Graph,
+    dataset: Dataset,
+    base_url: str,
+    *,
+    draft: bool = False,
+) -> None:
+    publisher = session.get(Organisation, dataset.publisher_id)
+    assert publisher is not None
+    facts = rdf.DatasetFacts(
+        id=dataset.id,
+        base_url=base_url,
+        publisher=rdf.Publisher(publisher.slug, publisher.name),
+        created_at=dataset.created_at,
+        modified_at=dataset.modified_at
+        if draft
+        else dataset.published_at or dataset.modified_at,
+        version=dataset.version,
+    )
+    rdf.add_dataset(graph, facts, metadata_of(session, dataset, draft=draft))
+
+
+def publish_dataset(
+    session: Session, actor: Actor, *, dataset_id: str, base_url: str
+) -> DatasetVersion:
+    """Validate against the shapes the dataset must meet; publish a new version if it does."""
+    from datafactory.catalogue.validation import Profile, validate
+
+    dataset = _editable(session, actor, dataset_id, "catalogue.dataset.publish")
+    metadata = metadata_of(session, dataset, draft=True)
+    profiles = [Profile.dcat_ap_3, Profile.dcat_ap_lu]
+    if metadata.is_hvd:
+        profiles.append(Profile.hvd)
+    report = validate(dataset_graph(session, dataset, base_url, draft=True), profiles)
+    if not report.conforms:
+        raise InvalidInput(
+            "The dataset does not meet DCAT-AP-LU yet.",
+            errors=[
+                FieldError(v.field or v.path, v.message)
+                for v in report.violations
+                if v.severity == "violation"
+            ],
+        )
+    now = utcnow()
+    dataset.version += 1
+    dataset.status = DatasetStatus.published.value
+    dataset.published_at = now
+    version = DatasetVersion(
+        dataset_id=dataset.id,
+        number=dataset.version,
+        document=dataset.draft,
+        published_at=now,
+        published_by=actor.ref,
+    )
+    session.add(version)
+    session.flush()
+    ledger.record(session, actor.ref, DatasetPublished(dataset.id, dataset.version))
+    return version
+
+
+def delete_dataset(
+    session: Session, actor: Actor, *, dataset_id: str, reason: str
+) -> None:
+    dataset = _editable(session, actor, dataset_id, "catalogue.dataset.delete")
+    if not reason.strip():
+        raise InvalidInput(
+            "Say why the dataset is withdrawn.",
+            errors=[FieldError("reason", "The tombstone shows this reason.")],
+        )
+    dataset.status = DatasetStatus.deleted.value
+    dataset.deleted_at = utcnow()
+    dataset.deletion_reason = reason.strip()
+    session.flush()
+    ledger.record(
+        session, actor.ref, DatasetDeleted(dataset.id, dataset.deletion_reason)
+    )
+
+
+def get_version(
+    session: Session, actor: Actor, dataset_id: str, number: int
+) -> DatasetVersion:
+    get_dataset(session, actor, dataset_id)
+    version = session.scalar(
+        select(DatasetVersion).where(
+            DatasetVersion.dataset_id == dataset_id, DatasetVersion.number == number
+        )
+    )
+    if version is None:
+        raise NotFound(f"Dataset {dataset_id} has no version {number}.")
+    return version
+
+
+def list_published(
+    session: Session, *, offset: int, limit: int
+) -> tuple[list[Dataset], int]:
+    query = select(Dataset).where(Dataset.status == DatasetStatus.published.value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = session.scalars(
+        query.order_by(Dataset.id).offset(offset).limit(limit)
+    ).all()
+    return list(items), total
