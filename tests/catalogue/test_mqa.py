@@ -213,7 +213,7 @@ def test_links_not_checked_score_zero_and_are_flagged():
     access = indicator(score, "AccessURL accessibility")
     download = indicator(score, "DownloadURL accessibility")
     assert access.points == download.points == 0
-    assert access.not_checked == ("https://data.public.lu/population",) * 2
+    assert access.not_checked == ("https://data.public.lu/population",)
     assert set(download.not_checked) == {
         "https://download.data.public.lu/population.csv",
         "https://download.data.public.lu/population.json",

@@ -32,9 +32,8 @@ class Serialised:
 def serialise(graph: Graph, extension: str) -> Serialised:
     rdflib_format, media_type = FORMATS[extension]
     if extension == "jsonld":
-        body = graph.serialize(
-            format=rdflib_format, context=dict(rdf.PREFIXES), auto_compact=True
-        )
+        context = {prefix: str(namespace) for prefix, namespace in rdf.PREFIXES.items()}
+        body = graph.serialize(format=rdflib_format, context=context, auto_compact=True)
     else:
         body = graph.serialize(format=rdflib_format)
     return Serialised(body.encode() if isinstance(body, str) else body, media_type)

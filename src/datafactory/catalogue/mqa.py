@@ -440,13 +440,14 @@ def _unchecked(
     links = _LINKS.get(row.key)
     if links is None:
         return ()
-    return tuple(
+    urls = (
         url
         for d in distributions
         if d not in meeting
         for url in links(d)
         if ctx.link_status.get(url) is None
     )
+    return tuple(dict.fromkeys(urls))  # a URL shared by distributions is listed once
 
 
 def catalogue_score(scores: Iterable[DatasetScore]) -> CatalogueScore:

@@ -25,7 +25,9 @@ def _steward_of_publisher(actor: Actor, dataset: Any) -> bool:
 def _may_see_draft(actor: Actor, dataset: Any) -> bool:
     if dataset is not None and dataset.status == "published":
         return True
-    return actor.is_authenticated and _steward_of_publisher(actor, dataset)
+    return (actor.is_authenticated or actor.is_system) and _steward_of_publisher(
+        actor, dataset
+    )
 
 
 policy.register(

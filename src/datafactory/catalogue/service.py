@@ -72,9 +72,13 @@ def create_dataset(
 def get_dataset(session: Session, actor: Actor, dataset_id: str) -> Dataset:
     """The dataset if the actor may see it; 410 for a deleted one, 404 if unknown."""
     dataset = session.get(Dataset, dataset_id)
-    if dataset is None or not policy.allowed(actor, "catalogue.dataset.view", dataset):
+    was_public = dataset is not None and dataset.version > 0
+    if dataset is None or not (
+        was_public or policy.allowed(actor, "catalogue.dataset.view", dataset)
+    ):
         raise NotFound(f"There is no dataset {dataset_id}.")
     if dataset.status == DatasetStatus.deleted.value:
+        # A once-published dataset leaves a public tombstone: its URI may be cited.
         raise Gone(
             f"Dataset {dataset_id} was withdrawn: {dataset.deletion_reason}",
             extra={
@@ -187,9 +191,8 @@ def publish_dataset(
         raise InvalidInput(
             "The dataset does not meet DCAT-AP-LU yet.",
             errors=[
-                FieldError(v.field or v.path, v.message)
+                FieldError(v.field or v.path or "dataset", v.message)
                 for v in report.violations
-                if v.severity == "violation"
             ],
         )
     now = utcnow()

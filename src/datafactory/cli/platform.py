@@ -60,7 +60,7 @@ def demo(
     with Runtime(settings) as runtime:
         runtime.migrate()
         with unit_of_work(runtime.sessions) as session:
-            added = demo_data.load(session)
+            added = demo_data.load(session, settings.base_url)
         _announce(settings, added, serve=not no_serve)
         if not no_serve:
             _serve_in_process(runtime)
@@ -69,7 +69,8 @@ def demo(
 def _announce(settings: Settings, added: dict[str, int], *, serve: bool) -> None:
     say(
         f"Demo data in [bold]{settings.data_dir.resolve()}[/]: "
-        f"{added['organisations']} organisations and {added['people']} people added."
+        f"{added['organisations']} organisations, {added['people']} people and "
+        f"{added['datasets']} datasets added."
     )
     _print_sign_ins()
     if serve:

@@ -17,6 +17,7 @@ def N_(message: str) -> str:
 
 NAVIGATION_LABELS = (
     N_("Home"),
+    N_("Datasets"),
     N_("My account"),
     N_("People and roles"),
     N_("Audit ledger"),

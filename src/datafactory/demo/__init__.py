@@ -11,6 +11,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datafactory.catalogue import service as catalogue
+from datafactory.catalogue.models import Dataset
+from datafactory.catalogue.schemas import DatasetDraft
+from datafactory.demo.datasets import DATASETS
 from datafactory.identity import people
 from datafactory.identity.actor import Actor
 from datafactory.identity.models import (
@@ -153,9 +157,9 @@ PEOPLE = (
 )
 
 
-def load(session: Session) -> dict[str, int]:
-    """Create what is missing; return how many organisations and people were added."""
-    added = {"organisations": 0, "people": 0}
+def load(session: Session, base_url: str = "http://127.0.0.1:8000") -> dict[str, int]:
+    """Create what is missing; return how many organisations, people and datasets were added."""
+    added = {"organisations": 0, "people": 0, "datasets": 0}
     slugs = {o.slug: o for o in session.scalars(select(Organisation))}
     for spec in ORGANISATIONS:
         if spec.slug not in slugs:
@@ -197,4 +201,33 @@ def load(session: Session) -> dict[str, int]:
                     organisation_id=org_id,
                     role=role,
                 )
+    added["datasets"] = _load_datasets(session, admin, slugs, base_url)
+    return added
+
+
+def _load_datasets(
+    session: Session,
+    admin: Actor,
+    organisations: dict[str, Organisation],
+    base_url: str,
+) -> int:
+    existing = {
+        (d.publisher_id, d.draft.get("title", {}).get("en"))
+        for d in session.scalars(select(Dataset))
+    }
+    added = 0
+    for slug, contact, metadata in DATASETS:
+        publisher = organisations[slug]
+        if (publisher.id, metadata["title"].get("en")) in existing:
+            continue
+        draft = DatasetDraft.model_validate(
+            {**metadata, "contact_email": contact, "contact_name": publisher.name}
+        )
+        dataset = catalogue.create_dataset(
+            session, admin, publisher_id=publisher.id, metadata=draft
+        )
+        catalogue.publish_dataset(
+            session, admin, dataset_id=dataset.id, base_url=base_url
+        )
+        added += 1
     return added
