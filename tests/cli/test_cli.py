@@ -172,3 +172,16 @@ def test_a_saved_signed_head_reveals_truncation(cli, database_url, tmp_path):
     saved.write_text("{not json")
     code, _, err = cli("audit", "verify", "--head", str(saved))
     assert code == 1 and "is not a saved ledger head" in err
+
+
+def test_a_bug_is_one_line_without_a_trace(cli, monkeypatch):
+    from datafactory.cli import db as db_commands
+
+    def broken(*args, **kwargs):
+        raise ZeroDivisionError("internal detail")
+
+    monkeypatch.setattr(db_commands.migrations, "current_revision", broken)
+    code, _, err = cli("db", "current")
+    assert code == 1
+    assert err.strip().startswith("error: internal error (ZeroDivisionError)")
+    assert "Traceback" not in err and "internal detail" not in err

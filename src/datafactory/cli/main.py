@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from datafactory.cli import audit, db, docs, people, platform
+from datafactory.cli import audit, db, docs, harvest, people, platform
 from datafactory.cli.output import fail
 from datafactory.core.errors import DatafactoryError
 
@@ -23,6 +24,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(people.app, name="people")
 app.add_typer(docs.app, name="docs")
+app.add_typer(harvest.app, name="harvest")
 
 
 def main() -> None:
@@ -36,6 +38,14 @@ def main() -> None:
         fail(f"database error ({type(exc).__name__})")
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        # A bug of ours: one line for the user; the trace only when asked for.
+        if os.environ.get("DATAFACTORY_DEBUG"):
+            raise
+        fail(
+            f"internal error ({type(exc).__name__}); run again with "
+            "DATAFACTORY_DEBUG=1 to see where"
+        )
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through the console script
