@@ -6,6 +6,7 @@ nothing is built at import time. It sits at the top of the house beside ``web`` 
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -68,7 +69,16 @@ class Runtime:
 
     def tasks(self) -> dict[str, Task]:
         """Every kind of background job, by name."""
-        return {"audit.verify": verify_ledger_task}
+        from datafactory.catalogue.harvest.run import harvest_task
+        from datafactory.catalogue.quality.checks import KIND, check_links_task
+
+        return {
+            "audit.verify": verify_ledger_task,
+            KIND: functools.partial(check_links_task, settings=self.settings),
+            "catalogue.harvest": harvest_task(
+                self.settings.base_url, self.settings.harvest_max_bytes
+            ),
+        }
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -297,3 +297,51 @@ def test_the_api_documentation_renders_swagger_ui(page: Any) -> None:
     assert response.status == 200
     expect(page).to_have_title("datafactory API")
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("datafactory")
+
+
+def test_a_visitor_searches_filters_by_a_facet_and_opens_a_dataset(
+    page: Any, check_a11y: Any
+) -> None:
+    page.goto("/")
+    page.get_by_role("searchbox", name="Search the catalogue").fill("population")
+    page.get_by_role("main").get_by_role("button", name="Search").click()
+    expect(page).to_have_url(re.compile(r"/datasets\?q=population"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Datasets")
+    check_a11y(page)
+
+    protected = page.get_by_role("group", name="Open or protected")
+    protected.get_by_label(re.compile(r"^Open \(\d+\)$")).check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page).to_have_url(re.compile(r"open=true"))
+    check_a11y(page)
+
+    page.get_by_role("link", name="Population by commune").click()
+    expect(page).to_have_url(re.compile(r"/datasets/[a-z0-9]+$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Population by commune")
+    check_a11y(page)
+
+
+def test_a_researcher_cites_a_dataset_and_reads_the_catalogue_quality(
+    page: Any, check_a11y: Any
+) -> None:
+    page.goto("/datasets")
+    page.get_by_role("link", name="Population by commune").first.click()
+    expect(page).to_have_url(re.compile(r"/datasets/[a-z0-9]+$"))
+    dataset_id = page.url.rsplit("/", 1)[1]
+    quality = page.get_by_role("region", name="Metadata quality")
+    expect(quality.get_by_role("table", name="Points per dimension")).to_be_visible()
+    check_a11y(page)
+
+    cite = page.get_by_role("region", name="Cite this dataset")
+    cite.get_by_text("BibTeX", exact=True).click()
+    bibtex = cite.get_by_label("Citation as BibTeX")
+    expect(bibtex).to_be_visible()
+    copied = bibtex.inner_text()
+    assert copied.startswith("@") and f"/id/dataset/{dataset_id}" in copied
+    check_a11y(page)
+
+    main_nav(page).get_by_role("link", name="Metadata quality").click()
+    expect(page).to_have_url(re.compile(r"/quality$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Metadata quality")
+    expect(page.get_by_role("img", name="Average points per dimension")).to_be_visible()
+    check_a11y(page)

@@ -66,7 +66,36 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/id/dataset/{dataset_id}"): ANYONE,
     ("GET", "/catalogue.{extension}"): ANYONE,
     ("GET", "/datasets"): ANYONE,
+    ("GET", "/api/3/action/{action}"): ANYONE,
+    ("POST", "/api/3/action/{action}"): ANYONE,
+    ("GET", "/api/action/{action}"): ANYONE,
+    ("POST", "/api/action/{action}"): ANYONE,
     ("GET", "/datasets/{dataset_id}"): ANYONE,
+    ("GET", "/api/v1/harvest/sources"): frozenset({Role.catalogue_admin, Role.admin}),
+    ("POST", "/api/v1/harvest/sources"): frozenset({Role.catalogue_admin, Role.admin}),
+    ("POST", "/api/v1/harvest/sources/{source_id}/runs"): frozenset(
+        {Role.catalogue_admin, Role.admin}
+    ),
+    ("GET", "/api/v1/harvest/runs/{job_id}"): frozenset(
+        {Role.catalogue_admin, Role.admin}
+    ),
+    ("GET", "/admin/harvest"): frozenset({Role.catalogue_admin, Role.admin}),
+    ("POST", "/admin/harvest/{source_id}/runs"): frozenset(
+        {Role.catalogue_admin, Role.admin}
+    ),
+    ("GET", "/api/v1/datasets/{dataset_id}/quality"): ANYONE,
+    ("GET", "/api/v1/quality"): ANYONE,
+    ("POST", "/api/v1/quality/link-checks"): frozenset(
+        {Role.catalogue_admin, Role.admin}
+    ),
+    ("GET", "/api/v1/datasets/{dataset_id}/citation"): ANYONE,
+    ("GET", "/id/dataset/{dataset_id}/version/{number}"): ANYONE,
+    ("POST", "/api/v1/products"): frozenset(
+        {Role.data_steward, Role.reuser, Role.catalogue_admin, Role.admin}
+    ),
+    ("GET", "/api/v1/products/{product_id}"): ANYONE,
+    ("GET", "/api/v1/datasets/{dataset_id}/products"): ANYONE,
+    ("GET", "/quality"): ANYONE,
 }
 
 # Values for path parameters: ids that point at nothing, so an allowed request ends in 404
@@ -81,6 +110,9 @@ PATH_VALUES = {
     "dataset_id": "nope",
     "number": "1",
     "extension": "ttl",
+    "source_id": "999999",
+    "action": "package_show",
+    "product_id": "999999",
 }
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import policy as _rules  # noqa: F401  (registers the rules)
-from datafactory.catalogue import rdf
+from datafactory.catalogue import rdf, search
 from datafactory.catalogue.events import (
     DatasetCreated,
     DatasetDeleted,
@@ -208,7 +208,14 @@ def publish_dataset(
     )
     session.add(version)
     session.flush()
+    search.index_dataset(
+        session, dataset, DatasetDraft.model_validate(version.document)
+    )
     ledger.record(session, actor.ref, DatasetPublished(dataset.id, dataset.version))
+    from datafactory.catalogue.quality.scoring import score_and_store
+
+    # The report covered DCAT-AP 3 (and more) on the same metadata, so it is the verdict.
+    score_and_store(session, dataset, base_url=base_url, shacl_conforms=report.conforms)
     return version
 
 
@@ -225,6 +232,7 @@ def delete_dataset(
     dataset.deleted_at = utcnow()
     dataset.deletion_reason = reason.strip()
     session.flush()
+    search.remove(session, dataset.id)
     ledger.record(
         session, actor.ref, DatasetDeleted(dataset.id, dataset.deletion_reason)
     )

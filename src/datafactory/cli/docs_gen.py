@@ -278,12 +278,24 @@ class _Placeholder(str):
 
 
 def event_modules() -> list[str]:
-    """The ``events`` module of every room, each named ``datafactory.<room>.events``."""
+    """The ``events`` module of every room, ``datafactory.<room>.events``, and of the
+    room's parts, ``datafactory.<room>.<part>.events`` (``catalogue.products``)."""
     names = []
     for room in pkgutil.iter_modules(datafactory.__path__):
-        name = f"{datafactory.__name__}.{room.name}.events"
-        if room.ispkg and importlib.util.find_spec(name) is not None:
-            names.append(name)
+        if not room.ispkg:
+            continue
+        package = f"{datafactory.__name__}.{room.name}"
+        parts = importlib.import_module(package).__path__
+        candidates = [package] + [
+            f"{package}.{part.name}"
+            for part in pkgutil.iter_modules(parts)
+            if part.ispkg
+        ]
+        names += [
+            f"{c}.events"
+            for c in candidates
+            if importlib.util.find_spec(f"{c}.events") is not None
+        ]
     return sorted(names)
 
 

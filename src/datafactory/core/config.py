@@ -110,6 +110,11 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest request body accepted; larger ones get 413.",
     )
+    harvest_max_bytes: int = Field(
+        default=50 * 1024 * 1024,
+        ge=1024,
+        description="Largest document (or API page) a harvest reads.",
+    )
     sign_in_max_failures: int = Field(
         default=5, ge=1, description="Failed sign-ins per account within the window."
     )
@@ -130,6 +135,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="JSON list of OpenID Connect providers: name, label, issuer, "
         "client_id, client_secret or client_secret_file, scopes, link_verified_email.",
+    )
+    link_check_allow_private: bool = Field(
+        default=False,
+        description="Let the catalogue's link checker reach private, loopback and "
+        "link-local addresses (off: such links are reported unreachable, not fetched).",
     )
     log_level: str = Field(default="INFO", description="Lowest level logged.")
     log_json: bool = Field(

@@ -21,6 +21,10 @@ HERE = Path(__file__).parent
 def metadata() -> MetaData:
     """Every room's tables, for autogenerate and for checks that models match migrations."""
     from datafactory.catalogue import models as catalogue  # noqa: F401
+    from datafactory.catalogue.harvest import models as harvest  # noqa: F401
+    from datafactory.catalogue.products import models as products  # noqa: F401
+    from datafactory.catalogue.quality import models as quality  # noqa: F401
+    from datafactory.catalogue.search import store  # noqa: F401
     from datafactory.core import jobs, ledger  # noqa: F401  (tables register on import)
     from datafactory.core.db import Base
     from datafactory.identity import models  # noqa: F401

@@ -18,8 +18,12 @@ from datafactory.runtime import Runtime
 from datafactory.web import problems
 from datafactory.web.api import audit as audit_api
 from datafactory.web.api import catalogue as catalogue_api
+from datafactory.web.api import ckan as ckan_api
+from datafactory.web.api import harvest as harvest_api
 from datafactory.web.api import identity as identity_api
 from datafactory.web.api import jobs as jobs_api
+from datafactory.web.api import products as products_api
+from datafactory.web.api import quality as quality_api
 from datafactory.web.api import system as system_api
 from datafactory.web.middleware import BodyLimit, Language, Metrics, RequestContext
 from datafactory.web.pages import (
@@ -27,8 +31,10 @@ from datafactory.web.pages import (
     admin,
     audit,
     catalogue,
+    harvest,
     home,
     oidc,
+    quality,
     sign_in,
 )
 from datafactory.web.templating import make_templates
@@ -66,6 +72,10 @@ def create_app(
         audit_api.router,
         jobs_api.router,
         catalogue_api.router,
+        harvest_api.router,
+        ckan_api.router,
+        quality_api.router,
+        products_api.router,
         home.router,
         sign_in.router,
         oidc.router,
@@ -73,6 +83,8 @@ def create_app(
         admin.router,
         audit.router,
         catalogue.router,
+        harvest.router,
+        quality.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -18,6 +18,7 @@ def N_(message: str) -> str:
 NAVIGATION_LABELS = (
     N_("Home"),
     N_("Datasets"),
+    N_("Metadata quality"),
     N_("My account"),
     N_("People and roles"),
     N_("Audit ledger"),
@@ -29,6 +30,7 @@ PROBLEM_TITLES = (
     N_("The platform is not configured correctly"),
     N_("Bad request"),
     N_("Invalid input"),
+    N_("Harvest failed"),
     N_("Sign-in required"),
     N_("Not allowed"),
     N_("Not found"),
@@ -52,4 +54,27 @@ JOB_STATUSES = (
     N_("failed"),
 )
 
-RUNTIME_MESSAGES = NAVIGATION_LABELS + PROBLEM_TITLES + SIGN_IN_MESSAGES + JOB_STATUSES
+QUALITY_LABELS = (
+    # The MQA's dimensions and rating bands (catalogue.mqa) and the kinds of data product.
+    N_("Findability"),
+    N_("Accessibility"),
+    N_("Interoperability"),
+    N_("Reusability"),
+    N_("Contextuality"),
+    N_("Excellent"),
+    N_("Good"),
+    N_("Sufficient"),
+    N_("Bad"),
+    N_("publication"),
+    N_("result"),
+    N_("code"),
+    N_("other"),
+)
+
+RUNTIME_MESSAGES = (
+    NAVIGATION_LABELS
+    + PROBLEM_TITLES
+    + SIGN_IN_MESSAGES
+    + JOB_STATUSES
+    + QUALITY_LABELS
+)

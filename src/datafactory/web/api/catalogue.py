@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from datafactory.catalogue import export, rdf, service
+from datafactory.catalogue import export, rdf, search, service
 from datafactory.catalogue.models import Dataset
 from datafactory.catalogue.schemas import (
     DatasetDraft,
@@ -19,6 +19,7 @@ from datafactory.catalogue.schemas import (
 from datafactory.core.errors import NotFound
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import SessionDep, SettingsDep, allow
+from datafactory.web.search_params import SearchQueryDep
 
 router = APIRouter(tags=["catalogue"])
 Anyone = Annotated[Actor, Depends(allow("catalogue.view"))]
@@ -53,20 +54,37 @@ def public(
     )
 
 
+class FacetValueOut(BaseModel):
+    value: str
+    label: str
+    count: int
+    selected: bool
+
+
+class DatasetSearchPage(DatasetPage):
+    facets: dict[str, list[FacetValueOut]]
+
+
 @router.get("/api/v1/datasets")
 def list_datasets(
     session: SessionDep,
     settings: SettingsDep,
     _actor: Anyone,
-    page: Annotated[int, Query(ge=1)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=1000)] = 20,
-) -> DatasetPage:
-    items, total = service.list_published(
-        session, offset=(page - 1) * page_size, limit=page_size
-    )
-    return DatasetPage(
-        items=[public(session, d, settings.base_url, draft=False) for d in items],
-        total=total,
+    query: SearchQueryDep,
+) -> DatasetSearchPage:
+    """Search the published datasets: words, facet filters, a sort, a page."""
+    result = search.search(session, query)
+    datasets = {d.id: d for d in search.datasets(session, result.items)}
+    return DatasetSearchPage(
+        items=[
+            public(session, datasets[i], settings.base_url, draft=False)
+            for i in result.items
+            if i in datasets
+        ],
+        total=result.total,
+        facets={
+            f.name: [FacetValueOut(**vars(v)) for v in f.values] for f in result.facets
+        },
     )
 
 

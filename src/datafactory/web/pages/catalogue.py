@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
 
-from datafactory.catalogue import service
-from datafactory.catalogue.schemas import pick
+from datafactory.catalogue import search, service
+from datafactory.catalogue.products import service as products
+from datafactory.catalogue.quality import citations, scoring
+from datafactory.catalogue.schemas import DatasetStatus, pick
+from datafactory.catalogue.search import Sort
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import SessionDep, SettingsDep, allow
 from datafactory.web.i18n import current_language
 from datafactory.web.pages import page_router
+from datafactory.web.search_params import SearchQueryDep
 from datafactory.web.templating import render
 
 router = page_router("pages")
@@ -24,21 +30,29 @@ def datasets_page(
     request: Request,
     session: SessionDep,
     _actor: Anyone,
-    page: Annotated[int, Query(ge=1)] = 1,
+    query: SearchQueryDep,
 ) -> Any:
-    items, total = service.list_published(
-        session, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
+    """Search the catalogue: words, facet checkboxes, a sort, pages."""
+    result = search.search(session, query)
     lang = current_language.get()
     rows = [
         {"id": d.id, "meta": service.metadata_of(session, d), "version": d.version}
-        for d in items
+        for d in search.datasets(session, result.items)
     ]
+
+    def page_link(number: int) -> str:
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "page"]
+        return "/datasets?" + urlencode([*kept, ("page", str(number))])
+
     context = {
         "rows": rows,
-        "total": total,
-        "page": page,
-        "pages": max(1, -(-total // PAGE_SIZE)),
+        "total": result.total,
+        "query": query,
+        "facets": [f for f in result.facets if f.values],
+        "sorts": [s.value for s in Sort],
+        "page": query.page,
+        "pages": max(1, -(-result.total // query.page_size)),
+        "page_link": page_link,
         "pick": lambda text: pick(text, lang),
     }
     return render(request, "datasets.html", context)
@@ -54,10 +68,42 @@ def dataset_page(
 ) -> Any:
     dataset = service.get_dataset(session, actor, dataset_id)
     lang = current_language.get()
+    meta = service.metadata_of(session, dataset)
+    published = dataset.status == DatasetStatus.published.value
+    quality = (
+        scoring.dataset_quality(session, actor, dataset.id, base_url=settings.base_url)
+        if published
+        else None
+    )
     context = {
         "dataset": dataset,
-        "meta": service.metadata_of(session, dataset),
+        "meta": meta,
         "uri": f"{settings.base_url.rstrip('/')}/id/dataset/{dataset.id}",
         "pick": lambda text: pick(text, lang),
+        "quality": quality,
+        "dimensions": scoring.dimensions_of(quality) if quality else {},
+        "dimension_max": scoring.DIMENSION_MAX,
+        "citations": _citations(session, actor, dataset.id, settings.base_url, lang)
+        if published
+        else {},
+        "products": products.products_of_dataset(session, actor, dataset.id),
+        "restricted": meta.access_rights is not None
+        and meta.access_rights != PUBLIC_ACCESS,
     }
     return render(request, "dataset.html", context)
+
+
+PUBLIC_ACCESS = "http://publications.europa.eu/resource/authority/access-right/PUBLIC"
+
+
+def _citations(
+    session: Session, actor: Actor, dataset_id: str, base_url: str, lang: str
+) -> dict[str, tuple[str, str]]:
+    """Each citation format's label and text, for the dataset page's Cite box."""
+    record = citations.citation_record(
+        session, actor, dataset_id, base_url=base_url, lang=lang
+    )
+    return {
+        key: (chosen.label, chosen.render(record))
+        for key, chosen in citations.FORMATS.items()
+    }

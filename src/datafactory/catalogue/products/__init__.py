@@ -1,0 +1,1 @@
+"""Data products: publications, results and code made with the catalogue's datasets."""

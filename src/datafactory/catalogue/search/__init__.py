@@ -1,0 +1,132 @@
+"""Catalogue search: one interface (``base.SearchIndex``), one adapter per backend.
+
+The catalogue service calls ``index_dataset`` when it publishes and ``remove`` when it
+deletes, inside the same transaction, so the index never lags the catalogue. Pages and
+APIs call ``search``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datafactory.catalogue.models import Dataset
+from datafactory.catalogue.schemas import DatasetDraft, DatasetStatus
+from datafactory.catalogue.search import entries, store
+from datafactory.catalogue.search.base import (
+    FACETS,
+    Entry,
+    Facet,
+    FacetValue,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    Sort,
+)
+from datafactory.catalogue.search.postgresql import PostgresIndex
+from datafactory.catalogue.search.sqlite import SqliteIndex
+
+__all__ = [
+    "FACETS",
+    "Facet",
+    "FacetValue",
+    "SearchIndex",
+    "SearchQuery",
+    "SearchResult",
+    "Sort",
+    "backend",
+    "datasets",
+    "index_dataset",
+    "remove",
+    "search",
+    "values_of",
+]
+
+
+def backend(session: Session) -> SearchIndex:
+    """The adapter for the session's database."""
+    if session.get_bind().dialect.name == "postgresql":
+        return PostgresIndex()
+    return SqliteIndex()
+
+
+def index_dataset(session: Session, dataset: Dataset, meta: DatasetDraft) -> None:
+    """(Re)index the published metadata ``meta`` of ``dataset``; drafts are never indexed."""
+    remove(session, dataset.id)
+    if dataset.status != DatasetStatus.published.value:
+        return
+    titles, bodies = entries.texts(meta)
+    entry = Entry(
+        doc_id=0,
+        dataset_id=dataset.id,
+        publisher_id=dataset.publisher_id,
+        modified_at=dataset.published_at or dataset.modified_at,
+        titles=titles,
+        bodies=bodies,
+        facets=entries.facet_values(meta, entries.publisher_slug(session, dataset)),
+    )
+    doc_id = store.insert_document(session, entry, entries.sort_titles(meta))
+    backend(session).write_text(session, _with_id(entry, doc_id))
+
+
+def remove(session: Session, dataset_id: str) -> None:
+    doc_id = store.doc_id_of(session, dataset_id)
+    if doc_id is not None:
+        backend(session).remove_text(session, doc_id)
+        store.delete_document(session, doc_id)
+
+
+def search(session: Session, query: SearchQuery) -> SearchResult:
+    counts = backend(session).search(session, query)
+    pairs = [(f, v) for f, values in counts.facets.items() for v in values]
+    for facet, values in query.filters.items():
+        pairs += [(facet, entries.normalise_filter(facet, v)) for v in values]
+    labels = entries.labels(session, pairs, query.lang)
+    facets = tuple(
+        Facet(name, _values(name, counts.facets.get(name, {}), query, labels))
+        for name in FACETS
+    )
+    return SearchResult(counts.items, counts.total, facets)
+
+
+def datasets(session: Session, ids: Sequence[str]) -> list[Dataset]:
+    """The published datasets with these ids, in the same order."""
+    found = {
+        d.id: d
+        for d in session.scalars(
+            select(Dataset).where(
+                Dataset.id.in_(ids), Dataset.status == DatasetStatus.published.value
+            )
+        )
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def values_of(session: Session, facet: str, contains: str = "") -> list[str]:
+    """Every value of one facet across the published datasets (CKAN's tag_list)."""
+    return store.values_of(session, facet, contains)
+
+
+def _values(
+    name: str,
+    counted: Mapping[str, int],
+    query: SearchQuery,
+    labels: dict[tuple[str, str], str],
+) -> tuple[FacetValue, ...]:
+    selected = {entries.normalise_filter(name, v) for v in query.filters.get(name, ())}
+    values = [
+        FacetValue(v, labels.get((name, v), v), n, v in selected)
+        for v, n in counted.items()
+    ]
+    values += [
+        FacetValue(v, labels.get((name, v), v), 0, True)
+        for v in sorted(selected - set(counted))
+    ]
+    return tuple(values)
+
+
+def _with_id(entry: Entry, doc_id: int) -> Entry:
+    return replace(entry, doc_id=doc_id)
