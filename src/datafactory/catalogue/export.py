@@ -21,6 +21,7 @@ FORMATS = {
 }
 MEDIA_TYPES = {media: ext for ext, (_, media) in FORMATS.items()}
 MAX_PAGE_SIZE = 1000
+PROFILES = ("dcat-ap-3.0.1", "dcat-ap-2.1.1")
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,15 @@ def catalogue_page(
     page: int,
     page_size: int,
     extension: str,
+    profile: str = PROFILES[0],
     title: str = "Luxembourg national data catalogue",
 ) -> Serialised:
     """One page of the catalogue with Hydra paging (PartialCollectionView)."""
+    if profile not in PROFILES:
+        raise InvalidInput(
+            f"There is no export profile {profile!r}.",
+            errors=[FieldError("profile", f"Use one of {', '.join(PROFILES)}.")],
+        )
     if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
         raise InvalidInput(
             "The page is out of range.",
@@ -81,13 +88,40 @@ def catalogue_page(
     graph.add((catalogue, DCTERMS.publisher, publisher))
     graph.add((publisher, RDF.type, FOAF.Agent))
     graph.add((publisher, FOAF.name, Literal("Ministry for Digitalisation", lang="en")))
-    _hydra(graph, f"{base}/catalogue.{extension}", page, page_size, total)
+    address = f"{base}/catalogue.{extension}"
+    _hydra(
+        graph,
+        address,
+        page,
+        page_size,
+        total,
+        "" if profile == PROFILES[0] else profile,
+    )
+    if profile == "dcat-ap-2.1.1":
+        as_dcat_ap_2(graph)
     return serialise(graph, extension)
 
 
-def _hydra(graph: Graph, address: str, page: int, page_size: int, total: int) -> None:
+def as_dcat_ap_2(graph: Graph) -> None:
+    """Rewrite a DCAT-AP 3 graph for harvesters that read DCAT-AP 2.1.1 (data.europa.eu).
+
+    2.1.1 has no high-value-dataset terms and types ``dcat:byteSize`` as ``xsd:decimal``
+    (3.0.1 made it ``xsd:nonNegativeInteger``); everything else we write is the same.
+    """
+    graph.remove((None, rdf.DCATAP.applicableLegislation, None))
+    graph.remove((None, rdf.DCATAP.hvdCategory, None))
+    for node, size in list(graph.subject_objects(DCAT.byteSize)):
+        graph.remove((node, DCAT.byteSize, size))
+        graph.add((node, DCAT.byteSize, Literal(str(size), datatype=XSD.decimal)))
+
+
+def _hydra(
+    graph: Graph, address: str, page: int, page_size: int, total: int, profile: str
+) -> None:
+    extra = f"&profile={profile}" if profile else ""
+
     def at(number: int) -> URIRef:
-        return URIRef(f"{address}?page={number}&page_size={page_size}")
+        return URIRef(f"{address}?page={number}&page_size={page_size}{extra}")
 
     last = max(1, -(-total // page_size))
     view = at(page)

@@ -194,6 +194,7 @@ def catalogue_export(
     _actor: Anyone,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
+    profile: str = export.PROFILES[0],
 ) -> Response:
     if extension not in export.FORMATS:
         raise NotFound(f"No export as .{extension}; use ttl, jsonld, rdf or nt.")
@@ -203,5 +204,6 @@ def catalogue_export(
         page=page,
         page_size=page_size,
         extension=extension,
+        profile=profile,
     )
     return Response(document.body, media_type=document.media_type)

@@ -22,7 +22,6 @@ from datafactory.web.templating import render
 
 router = page_router("pages")
 Anyone = Annotated[Actor, Depends(allow("catalogue.view"))]
-PAGE_SIZE = 20
 
 
 @router.get("/datasets")
