@@ -31,12 +31,10 @@ from datafactory.core.jobs import Job
 from datafactory.core.ledger import LedgerEntry
 from datafactory.identity.actor import Actor
 from tests.factories import organisation
+from tests.support.shared import FIXTURES, needs_shared
 
-FIXTURES = Path("/work/shared/fixtures")
 DCAT_DIR = FIXTURES / "dcat"
-needs_fixtures = pytest.mark.skipif(
-    not FIXTURES.is_dir(), reason="/work/shared/fixtures is not present"
-)
+needs_fixtures = needs_shared
 OPERATOR = Actor(ref="system:cli", name="cli", roles=frozenset({("admin", None)}))
 BASE = "https://data.example.lu"
 # Fixtures that cannot be harvested as one whole document, and why.

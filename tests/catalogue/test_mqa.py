@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,9 +18,10 @@ from datafactory.catalogue.mqa import (
     catalogue_score,
     score_dataset,
 )
+from tests.support.shared import FIXTURES as SHARED_FIXTURES  # noqa: E402
 
 DS = "https://data.public.lu/id/dataset/population"
-FIXTURES = Path("/work/shared/fixtures/dcat/dcat-ap-3.0.1-examples")
+FIXTURES = SHARED_FIXTURES / "dcat" / "dcat-ap-3.0.1-examples"
 EU = "http://publications.europa.eu/resource/authority/"
 IANA = "https://www.iana.org/assignments/media-types/"
 

@@ -20,8 +20,8 @@ from datafactory.catalogue.validation import (
     validate,
     validate_against,
 )
+from tests.support.shared import SHARED  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
 LU_EXAMPLES = SHARED / "standards" / "dcat-ap-lu" / "examples"
 LU_UPSTREAM_SHAPES = (
     SHARED / "standards" / "dcat-ap-lu" / "shacl" / "dcat_ap_lu_CM_shapes.ttl"
