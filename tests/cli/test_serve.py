@@ -20,12 +20,18 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def wait_for(url: str, seconds: float) -> httpx.Response:
+def wait_for(
+    url: str, seconds: float, process: subprocess.Popen[bytes]
+) -> httpx.Response:
+    """Poll until the server answers; a generous deadline because CI machines get busy."""
     deadline = time.monotonic() + seconds
     while True:
         try:
             return httpx.get(url, timeout=2)
         except httpx.TransportError:
+            if process.poll() is not None:
+                output = process.stdout.read().decode() if process.stdout else ""
+                pytest.fail(f"serve exited with {process.returncode}: {output[-2000:]}")
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
@@ -52,7 +58,7 @@ def test_serve_starts_several_workers_that_share_one_database(
         start_new_session=True,
     )
     try:
-        health = wait_for(f"http://127.0.0.1:{port}/healthz", 60)
+        health = wait_for(f"http://127.0.0.1:{port}/healthz", 180, process)
         assert health.status_code == 200 and health.json()["database"] == "ok"
         pids = {
             int(line.split()[0])
