@@ -23,8 +23,10 @@ from datafactory.catalogue.harvest.dcat import parse
 from datafactory.catalogue.harvest.errors import HarvestError
 from datafactory.catalogue.harvest.fetch import Document
 from datafactory.catalogue.harvest.models import HarvestRecord, HarvestRun
+from datafactory.catalogue.harvest.normalise import content_hash
 from datafactory.catalogue.harvest.run import harvest
 from datafactory.catalogue.models import Dataset
+from datafactory.catalogue.schemas import DatasetDraft
 from datafactory.catalogue.validation import Profile, validate
 from datafactory.core.db import utcnow
 from datafactory.core.jobs import Job
@@ -508,3 +510,17 @@ def test_the_cli_adds_runs_and_lists(settings, committed, publisher, monkeypatch
     assert json.loads(ran.output)["created"] == 3
     listed = cli.invoke(app, ["harvest", "list", *data_dir])
     assert "3 created" in listed.output
+
+
+def test_the_order_of_set_valued_fields_is_not_a_change():
+    """rdflib lists a subject's objects in an order that changes between processes."""
+    eu = "http://publications.europa.eu/resource/authority"
+    fra, ltz = f"{eu}/language/FRA", f"{eu}/language/LTZ"
+    files = [{"access_url": f"https://example.lu/{n}.csv"} for n in ("a", "b")]
+    one = DatasetDraft(title={"fr": "t"}, languages=[fra, ltz], distributions=files)
+    other = DatasetDraft(
+        title={"fr": "t"}, languages=[ltz, fra], distributions=files[::-1]
+    )
+    assert content_hash(one, "https://x") == content_hash(other, "https://x")
+    changed = DatasetDraft(title={"fr": "t2"}, languages=[fra, ltz])
+    assert content_hash(one, "https://x") != content_hash(changed, "https://x")

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from datafactory import migrations
 from datafactory.cli.main import main
 from datafactory.core.db import make_engine
+from datafactory.demo.datasets import DATASETS
 from datafactory.identity.models import Organisation, Person
 
 
@@ -51,14 +52,19 @@ def counts(url: str) -> tuple[int, int]:
     return orgs, people
 
 
+ADDED = f"11 organisations, 17 people and {len(DATASETS)} datasets added"
+HARVESTED = "6 created, 0 updated, 0 unchanged, 0 failed"
+
+
 def test_demo_loads_once_and_can_be_run_again_without_duplicates(cli, database_url):
     code, out, _ = cli("demo", "--no-serve")
     assert code == 0
-    assert "11 organisations, 17 people and 10 datasets added" in out
+    assert ADDED in out and HARVESTED in out
     assert "admin@demo.datafactory.lu" in out and "datafactory-demo" in out
     first = counts(database_url)
     code, out, _ = cli("demo", "--no-serve")
     assert code == 0 and "0 organisations, 0 people and 0 datasets added" in out
+    assert "0 created, 0 updated, 6 unchanged, 0 failed" in out
     assert counts(database_url) == first == (11, 17)
 
 
@@ -66,11 +72,11 @@ def test_demo_reset_starts_over_in_its_own_folder(cli, tmp_path, monkeypatch):
     monkeypatch.delenv("DATAFACTORY_DATABASE_URL")  # the embedded default: SQLite
     data = tmp_path / "demo-data"
     code, out, _ = cli("demo", "--no-serve", "--data-dir", str(data))
-    assert code == 0 and "11 organisations, 17 people and 10 datasets added" in out
+    assert code == 0 and ADDED in out and HARVESTED in out
     assert (data / "datafactory.sqlite3").exists()
     (data / "keep-me.txt").write_text("not ours")
     code, out, _ = cli("demo", "--no-serve", "--reset", "--data-dir", str(data))
-    assert code == 0 and "11 organisations, 17 people and 10 datasets added" in out
+    assert code == 0 and ADDED in out and HARVESTED in out
     assert (data / "keep-me.txt").exists(), "--reset removes only the demo's own files"
 
 

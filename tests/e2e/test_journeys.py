@@ -22,6 +22,7 @@ pytestmark = pytest.mark.e2e
 ADMIN = "admin@demo.datafactory.lu"
 RESEARCHER = "researcher@demo.datafactory.lu"
 AUDITOR = "auditor@demo.datafactory.lu"
+STEWARD = "steward.statec@demo.datafactory.lu"
 CITIZEN_NAME = "Claude Citoyen"
 
 
@@ -344,4 +345,69 @@ def test_a_researcher_cites_a_dataset_and_reads_the_catalogue_quality(
     expect(page).to_have_url(re.compile(r"/quality$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Metadata quality")
     expect(page.get_by_role("img", name="Average points per dimension")).to_be_visible()
+    check_a11y(page)
+
+
+def test_a_steward_creates_fills_and_publishes_a_dataset(
+    page: Any, check_a11y: Any
+) -> None:
+    sign_in(page, STEWARD)
+    main_nav(page).get_by_role("link", name="New dataset").click()
+    expect(page).to_have_url(re.compile(r"/datasets/new$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("New dataset")
+    expect(page.get_by_label("Publisher")).to_have_value(re.compile(r"^\d+$"))
+    check_a11y(page)
+
+    title = f"Loyers annoncés {uuid.uuid4().hex[:6]}"
+    page.get_by_role("group", name="Title").get_by_label("Français").fill(title)
+    page.get_by_role("button", name="Create draft").click()
+    expect(page).to_have_url(re.compile(r"/datasets/[a-z0-9]+/edit\?saved=1$"))
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    dataset_id = page.url.split("/")[-2]
+    check_a11y(page)
+
+    # Too early: the missing description is named beside its fields.
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page.get_by_role("alert")).to_contain_text("does not meet DCAT-AP-LU")
+    description = page.get_by_role("group", name="Description")
+    expect(description).to_have_accessible_description(
+        re.compile("must have a description")
+    )
+    english = description.get_by_label("English")
+    expect(english).to_have_attribute("aria-invalid", "true")
+    check_a11y(page)
+
+    english.fill("Asking rents advertised, by commune and quarter.")
+    description.get_by_label("Français").fill("Loyers annoncés, par commune.")
+    page.get_by_role("group", name="Keywords").get_by_label("Français").fill(
+        "logement, loyers"
+    )
+    page.get_by_role("group", name="Themes").get_by_label("Economy and finance").check()
+    page.get_by_label("Access rights").select_option(label="Public")
+    page.get_by_label("Update frequency").select_option(label="Annual")
+    page.get_by_label("Contact e-mail address").fill("info@statec.lu")
+    page.get_by_label("Access URL").fill("https://lustat.statec.lu/rents.csv")
+    page.get_by_label("Format").select_option(label="CSV")
+    page.get_by_label("Licence").select_option(
+        label="Creative Commons Attribution 4.0 International"
+    )
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    expect(page.get_by_label("Access URL")).to_have_value(
+        "https://lustat.statec.lu/rents.csv"
+    )
+    check_a11y(page)
+
+    page.get_by_role("button", name="Publish", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/datasets/{dataset_id}$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.get_by_role("link", name="Edit")).to_be_visible()
+    check_a11y(page)
+
+    page.get_by_role("link", name="STATEC", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/publishers/statec$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("STATEC")
+    expect(page.get_by_role("link", name=title)).to_have_attribute(
+        "href", f"/datasets/{dataset_id}"
+    )
     check_a11y(page)

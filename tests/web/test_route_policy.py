@@ -96,6 +96,12 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/api/v1/products/{product_id}"): ANYONE,
     ("GET", "/api/v1/datasets/{dataset_id}/products"): ANYONE,
     ("GET", "/quality"): ANYONE,
+    ("GET", "/datasets/new"): STEWARDS,
+    ("POST", "/datasets/new"): STEWARDS,
+    ("GET", "/datasets/{dataset_id}/edit"): STEWARDS,
+    ("POST", "/datasets/{dataset_id}/edit"): STEWARDS,
+    ("POST", "/datasets/{dataset_id}/publish"): STEWARDS,
+    ("GET", "/publishers/{slug}"): ANYONE,
 }
 
 # Values for path parameters: ids that point at nothing, so an allowed request ends in 404
@@ -113,6 +119,7 @@ PATH_VALUES = {
     "source_id": "999999",
     "action": "package_show",
     "product_id": "999999",
+    "slug": "nowhere",
 }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -61,16 +61,28 @@ def demo(
         runtime.migrate()
         with unit_of_work(runtime.sessions) as session:
             added = demo_data.load(session, settings.base_url)
-        _announce(settings, added, serve=not no_serve)
+        report = demo_data.harvest_portal(runtime.sessions, settings.base_url)
+        _announce(settings, added, report, serve=not no_serve)
         if not no_serve:
             _serve_in_process(runtime)
 
 
-def _announce(settings: Settings, added: dict[str, int], *, serve: bool) -> None:
+def _announce(
+    settings: Settings,
+    added: dict[str, int],
+    report: dict[str, Any],
+    *,
+    serve: bool,
+) -> None:
     say(
         f"Demo data in [bold]{settings.data_dir.resolve()}[/]: "
         f"{added['organisations']} organisations, {added['people']} people and "
         f"{added['datasets']} datasets added."
+    )
+    say(
+        f"Harvest source [bold]{report['source']}[/] (a commune's DCAT-AP portal): "
+        f"{report['created']} created, {report['updated']} updated, "
+        f"{report['unchanged']} unchanged, {report['failed']} failed."
     )
     _print_sign_ins()
     if serve:

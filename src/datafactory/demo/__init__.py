@@ -1,19 +1,28 @@
 """Demo data: the Luxembourg actors of the data strategy and one person for each role.
 
 Loading is idempotent: what exists is left alone, so the demo can be started again over the
-same folder without duplicating anything.
+same folder without duplicating anything. ``harvest_portal`` then harvests a small DCAT-AP
+file shipped with the package (a fictional commune's portal); the harvest is incremental,
+so running it again reports the records as unchanged.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from importlib.resources import as_file, files
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from datafactory.catalogue import service as catalogue
+from datafactory.catalogue.harvest.models import HarvestSource
+from datafactory.catalogue.harvest.run import HARVESTER, harvest
+from datafactory.catalogue.harvest.sources import SourceType, add_source
 from datafactory.catalogue.models import Dataset
 from datafactory.catalogue.schemas import DatasetDraft
+from datafactory.core.db import unit_of_work
 from datafactory.demo.datasets import DATASETS
 from datafactory.identity import people
 from datafactory.identity.actor import Actor
@@ -26,6 +35,9 @@ from datafactory.identity.models import (
 )
 
 DEMO_PASSWORD = "datafactory-demo"
+HARVEST_SOURCE = "uewerbaach-portal"
+HARVEST_FILE = "harvest/communes-portal.ttl"
+HARVEST_PUBLISHER = "mindigital"
 _LOADER = Actor.system("demo")
 
 
@@ -212,13 +224,13 @@ def _load_datasets(
     base_url: str,
 ) -> int:
     existing = {
-        (d.publisher_id, d.draft.get("title", {}).get("en"))
+        (d.publisher_id, _key(d.draft.get("title", {})))
         for d in session.scalars(select(Dataset))
     }
     added = 0
     for slug, contact, metadata in DATASETS:
         publisher = organisations[slug]
-        if (publisher.id, metadata["title"].get("en")) in existing:
+        if (publisher.id, _key(metadata["title"])) in existing:
             continue
         draft = DatasetDraft.model_validate(
             {**metadata, "contact_email": contact, "contact_name": publisher.name}
@@ -231,3 +243,33 @@ def _load_datasets(
         )
         added += 1
     return added
+
+
+def _key(title: dict[str, str]) -> str:
+    return json.dumps(title, sort_keys=True)
+
+
+def harvest_portal(
+    sessions: sessionmaker[Session], base_url: str = "http://127.0.0.1:8000"
+) -> dict[str, Any]:
+    """Add the demo harvest source if missing and run it once; return the run's report.
+
+    The source reads a Turtle file inside the installed package, so it is a local file,
+    which only a source allowed to reach the private network may read.
+    """
+    with as_file(files(__name__).joinpath(HARVEST_FILE)) as path:
+        with unit_of_work(sessions) as session:
+            known = session.scalar(
+                select(HarvestSource).where(HarvestSource.name == HARVEST_SOURCE)
+            )
+            if known is None:
+                add_source(
+                    session,
+                    HARVESTER,
+                    name=HARVEST_SOURCE,
+                    type=SourceType.dcat,
+                    url=str(path),
+                    publisher=HARVEST_PUBLISHER,
+                    allow_private_network=True,
+                )
+        return harvest(sessions, HARVESTER, source=HARVEST_SOURCE, base_url=base_url)

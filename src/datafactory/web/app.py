@@ -31,6 +31,7 @@ from datafactory.web.pages import (
     admin,
     audit,
     catalogue,
+    editor,
     harvest,
     home,
     oidc,
@@ -82,6 +83,7 @@ def create_app(
         account.router,
         admin.router,
         audit.router,
+        editor.router,  # before catalogue: /datasets/new is no dataset id
         catalogue.router,
         harvest.router,
         quality.router,

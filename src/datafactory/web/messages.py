@@ -18,6 +18,7 @@ def N_(message: str) -> str:
 NAVIGATION_LABELS = (
     N_("Home"),
     N_("Datasets"),
+    N_("New dataset"),
     N_("Metadata quality"),
     N_("My account"),
     N_("People and roles"),

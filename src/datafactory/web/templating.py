@@ -36,6 +36,7 @@ class NavItem:
 NAVIGATION = (
     NavItem("Home", "/", "platform.view"),
     NavItem("Datasets", "/datasets", "catalogue.view"),
+    NavItem("New dataset", "/datasets/new", "catalogue.dataset.create"),
     NavItem("Metadata quality", "/quality", "quality.view"),
     NavItem("My account", "/account", "account.view"),
     NavItem("People and roles", "/admin/people", "identity.person.list"),

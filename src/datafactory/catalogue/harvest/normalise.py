@@ -187,8 +187,25 @@ def build(fields: Mapping[str, Any]) -> DatasetDraft:
         raise RecordError(f"not valid metadata: {problems}") from exc
 
 
+# Set-valued fields: RDF gives their values in no fixed order (rdflib's order changes from
+# one process to the next), so their order must not count as a change.
+_UNORDERED = (
+    "themes",
+    "languages",
+    "spatial",
+    "hvd_categories",
+    "data_protection",
+    "distributions",
+)
+
+
 def content_hash(draft: DatasetDraft, remote_iri: str | None) -> str:
     """The hash that tells whether a record changed since the last run."""
-    document = {"iri": remote_iri, "metadata": draft.model_dump(mode="json")}
+    metadata = draft.model_dump(mode="json")
+    for field in _UNORDERED:
+        metadata[field] = sorted(
+            metadata[field], key=lambda v: json.dumps(v, sort_keys=True)
+        )
+    document = {"iri": remote_iri, "metadata": metadata}
     canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

@@ -8,11 +8,12 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from datafactory.catalogue import search, service
+from datafactory.catalogue import publishers, search, service
 from datafactory.catalogue.products import service as products
 from datafactory.catalogue.quality import citations, scoring
 from datafactory.catalogue.schemas import DatasetStatus, pick
 from datafactory.catalogue.search import Sort
+from datafactory.identity import policy
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import SessionDep, SettingsDep, allow
 from datafactory.web.i18n import current_language
@@ -88,6 +89,8 @@ def dataset_page(
         "products": products.products_of_dataset(session, actor, dataset.id),
         "restricted": meta.access_rights is not None
         and meta.access_rights != PUBLIC_ACCESS,
+        "publisher": publishers.publisher_of(session, dataset),
+        "may_edit": policy.allowed(actor, "catalogue.dataset.edit", dataset),
     }
     return render(request, "dataset.html", context)
 
