@@ -325,7 +325,7 @@ def test_a_visitor_searches_filters_by_a_facet_and_opens_a_dataset(
 def test_a_researcher_cites_a_dataset_and_reads_the_catalogue_quality(
     page: Any, check_a11y: Any
 ) -> None:
-    page.goto("/datasets")
+    page.goto("/datasets?q=population+commune")
     page.get_by_role("link", name="Population by commune").first.click()
     expect(page).to_have_url(re.compile(r"/datasets/[a-z0-9]+$"))
     dataset_id = page.url.rsplit("/", 1)[1]
