@@ -18,7 +18,7 @@ from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
-from sqlalchemy import JSON, Integer, String, Text, event, select, update
+from sqlalchemy import JSON, Integer, String, Text, event, update
 from sqlalchemy.orm import (
     Mapped,
     Session,
@@ -264,15 +264,6 @@ def get_job(session: Session, job_id: str) -> Job:
     if job is None:
         raise NotFound(f"There is no job {job_id}.")
     return job
-
-
-def recent_jobs(
-    session: Session, *, requested_by: str | None, limit: int = 20
-) -> list[Job]:
-    query = select(Job).order_by(Job.created_at.desc()).limit(limit)
-    if requested_by is not None:
-        query = query.where(Job.requested_by == requested_by)
-    return list(session.scalars(query))
 
 
 class _QuietConsumer(Consumer):  # type: ignore[misc]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
@@ -101,7 +102,7 @@ def _head(session: Session) -> LedgerEntry | None:
 
 
 @dataclass(frozen=True)
-class LedgerEvent:
+class LedgerEvent(ABC):
     """Base of every ledgered event. Subclasses are frozen dataclasses with a docstring
     saying what happened and what each field means; ``docs/ledger-events.md`` is built
     from them."""
@@ -114,11 +115,9 @@ class LedgerEvent:
         if "action" in cls.__dict__:
             LedgerEvent.registry[cls.action] = cls
 
+    @abstractmethod
     def subject(self) -> str:
         """What the event is about, as ``kind:id``."""
-        raise NotImplementedError(  # pragma: no cover - every event class overrides it
-            f"{type(self).__name__} must say its subject"
-        )
 
     def details(self) -> dict[str, Any]:
         return {f.name: _jsonable(getattr(self, f.name)) for f in fields(self)}

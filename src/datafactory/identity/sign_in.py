@@ -146,7 +146,7 @@ def _person_for_new_account(
     # Without a verified address the provider's word is not enough to claim an existing
     # account, so the newcomer gets an account of their own, with no roles.
     if email is None or session.scalar(select(Person).where(Person.email == email)):
-        email = _placeholder_email(claims)
+        email = _undeliverable_address(claims)
     name = claims.name or claims.email or claims.subject
     return create_person(
         session,
@@ -172,7 +172,7 @@ def _clean_email(value: str | None) -> str | None:
     return email
 
 
-def _placeholder_email(claims: OidcClaims) -> str:
+def _undeliverable_address(claims: OidcClaims) -> str:
     """A unique, never-deliverable address for an account without a usable one.
 
     A subject is case-sensitive and may be any 255 ASCII characters (OIDC Core 2), while

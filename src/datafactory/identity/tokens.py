@@ -131,10 +131,3 @@ def authenticate_token(session: Session, secret: str) -> Actor | None:
         return None
     token.last_used_at = now
     return Actor.for_person(person, scopes=frozenset(token.scopes), token_id=token.id)
-
-
-def get_token(session: Session, token_id: int) -> ApiToken:
-    token = session.get(ApiToken, token_id)
-    if token is None:
-        raise NotFound(f"There is no token {token_id}.")
-    return token
