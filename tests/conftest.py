@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from datafactory import migrations
 from datafactory.core.config import Settings
 from datafactory.core.db import make_engine, unit_of_work
+from datafactory.permits.credentials import load_or_create_permit_key
 from datafactory.runtime import Runtime
 from datafactory.web.app import create_app
 
@@ -68,11 +69,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def permit_key_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One RSA key for the whole run: making a 3072-bit key takes a good part of a second."""
+    path = tmp_path_factory.mktemp("keys") / "permit-rsa.pem"
+    load_or_create_permit_key(path)
+    return path
+
+
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
+def settings(tmp_path: Path, database_url: str, permit_key_file: Path) -> Settings:
     return Settings(
         data_dir=tmp_path,
         database_url=database_url,
+        permit_key_file=permit_key_file,
         secret_key=TEST_SECRET,
         queue="immediate",
         log_level="WARNING",

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,7 +24,11 @@ from datafactory.core.db import make_engine, make_sessionmaker, unit_of_work
 from datafactory.core.files import FileStore, open_store
 from datafactory.core.jobs import JobContext, JobQueue, Task, make_huey
 from datafactory.core.keys import load_or_create_signing_key
+from datafactory.core.mail import Mailer, mailer_from
 from datafactory.identity.sign_in import SignInLimits
+from datafactory.permits.config import PermitsConfig
+from datafactory.permits.credentials import load_or_create_permit_key
+from datafactory.permits.regimes import load_regimes
 
 
 @dataclass
@@ -60,6 +65,34 @@ class Runtime:
         return load_or_create_signing_key(self.settings.resolved_signing_key_file)
 
     @cached_property
+    def mailer(self) -> Mailer:
+        s = self.settings
+        return mailer_from(
+            s.smtp_host,
+            s.smtp_port,
+            s.smtp_sender,
+            s.smtp_starttls,
+            s.smtp_username,
+            s.smtp_secret(),
+            timeout=s.smtp_timeout_seconds,
+        )
+
+    @cached_property
+    def permit_key(self) -> RSAPrivateKey:
+        return load_or_create_permit_key(self.settings.resolved_permit_key_file)
+
+    @cached_property
+    def permits(self) -> PermitsConfig:
+        return PermitsConfig(
+            regimes=load_regimes(self.settings.permits_regimes_file),
+            base_url=self.settings.base_url,
+            permit_key=self.permit_key,
+            store=self.store,
+            register_delay_working_days=self.settings.permits_register_delay_working_days,
+            attachment_max_bytes=self.settings.permits_attachment_max_bytes,
+        )
+
+    @cached_property
     def sign_in_limits(self) -> SignInLimits:
         return SignInLimits(
             max_failures=self.settings.sign_in_max_failures,
@@ -74,10 +107,30 @@ class Runtime:
 
         return {
             "audit.verify": verify_ledger_task,
+            "permits.daily": self._permits_daily_task,
             KIND: functools.partial(check_links_task, settings=self.settings),
             "catalogue.harvest": harvest_task(
                 self.settings.base_url, self.settings.harvest_max_bytes
             ),
+        }
+
+    def _permits_daily_task(
+        self, context: JobContext, _params: dict[str, Any]
+    ) -> dict[str, Any]:
+        from datafactory.permits.daily import run_daily
+
+        report = run_daily(
+            context.sessions,
+            self.permits,
+            self.mailer,
+            sender=self.settings.smtp_sender,
+            progress=lambda done, total: context.progress(done, total),
+        )
+        return {
+            "day": report.day.isoformat(),
+            "expired": report.expired,
+            "reminders": report.reminders,
+            "emailed": report.emailed,
         }
 
     def dispose(self) -> None:

@@ -22,6 +22,8 @@ ALL_ROLES = frozenset(Role)
 ADMIN = frozenset({Role.admin})
 AUDIT = frozenset({Role.auditor, Role.admin})
 STEWARDS = frozenset({Role.data_steward, Role.catalogue_admin, Role.admin})
+REUSERS = frozenset({Role.reuser})
+AUTHORITY = frozenset({Role.handler, Role.decider, Role.auditor})
 
 EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/healthz"): ANYONE,
@@ -102,6 +104,27 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/datasets/{dataset_id}/edit"): STEWARDS,
     ("POST", "/datasets/{dataset_id}/publish"): STEWARDS,
     ("GET", "/publishers/{slug}"): ANYONE,
+    ("GET", "/.well-known/jwks.json"): ANYONE,
+    ("POST", "/api/v1/applications"): REUSERS,
+    ("GET", "/api/v1/applications"): SIGNED_IN,
+    ("GET", "/api/v1/applications/queue"): AUTHORITY,
+    ("GET", "/api/v1/applications/{application_id}"): SIGNED_IN,
+    ("PUT", "/api/v1/applications/{application_id}/form"): SIGNED_IN,
+    ("POST", "/api/v1/applications/{application_id}/commands"): SIGNED_IN,
+    ("GET", "/api/v1/applications/{application_id}/events"): SIGNED_IN,
+    ("GET", "/api/v1/applications/{application_id}/completeness"): SIGNED_IN,
+    ("GET", "/api/v1/applications/{application_id}/criteria"): AUTHORITY,
+    ("POST", "/api/v1/applications/{application_id}/attachments"): SIGNED_IN,
+    (
+        "GET",
+        "/api/v1/applications/{application_id}/attachments/{attachment_id}",
+    ): SIGNED_IN,
+    ("GET", "/api/v1/permits"): SIGNED_IN,
+    ("GET", "/api/v1/permits/{permit_id}"): SIGNED_IN,
+    ("POST", "/api/v1/permits/{permit_id}/revoke"): frozenset({Role.decider}),
+    ("GET", "/api/v1/passport"): SIGNED_IN,
+    ("GET", "/api/v1/notifications"): SIGNED_IN,
+    ("POST", "/api/v1/notifications/{notification_id}/read"): SIGNED_IN,
 }
 
 # Values for path parameters: ids that point at nothing, so an allowed request ends in 404
@@ -120,6 +143,10 @@ PATH_VALUES = {
     "action": "package_show",
     "product_id": "999999",
     "slug": "nowhere",
+    "application_id": "999999",
+    "attachment_id": "999999",
+    "permit_id": "999999",
+    "notification_id": "999999",
 }
 
 

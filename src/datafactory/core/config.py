@@ -85,6 +85,11 @@ class Settings(BaseSettings):
         description="PEM file of the platform's Ed25519 key that signs ledger heads; "
         "default keys/ledger-ed25519.pem in the data folder, created on first use.",
     )
+    permit_key_file: Path | None = Field(
+        default=None,
+        description="PEM file of the authority's RSA key that signs permits and GA4GH "
+        "visas; default keys/permit-rsa.pem in the data folder, created on first use.",
+    )
     storage_url: str | None = Field(
         default=None,
         description="Where files live: a local folder (default: files/ in the data "
@@ -141,6 +146,54 @@ class Settings(BaseSettings):
         description="Let the catalogue's link checker reach private, loopback and "
         "link-local addresses (off: such links are reported unreachable, not fetched).",
     )
+    permits_regimes_file: Path | None = Field(
+        default=None,
+        description="TOML file of the legal regimes (purposes, clocks, maximum "
+        "durations); default: the EHDS and DGA regimes shipped with the platform.",
+    )
+    permits_register_delay_working_days: int = Field(
+        default=0,
+        ge=0,
+        le=30,
+        description="Working days between a decision and its entry in the public "
+        "register (EHDS Art. 57: within 30 working days).",
+    )
+    permits_attachment_max_bytes: int = Field(
+        default=10 * 1024 * 1024,
+        ge=1024,
+        description="Largest file an applicant may attach (PDF, PNG or JPEG).",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="Mail server for e-mail notifications; unset: no e-mail is sent "
+        "(notifications stay in the in-app inbox).",
+    )
+    smtp_port: int = Field(
+        default=25,
+        ge=1,
+        le=65535,
+        description="Port of the mail server (587 for submission with STARTTLS).",
+    )
+    smtp_sender: str = Field(
+        default="no-reply@localhost",
+        description="Address e-mail notifications come from (envelope sender and From).",
+    )
+    smtp_starttls: bool = Field(
+        default=False, description="Upgrade the SMTP connection with STARTTLS."
+    )
+    smtp_username: str | None = Field(
+        default=None,
+        description="Log in to the mail server as this user; unset: no login.",
+    )
+    smtp_password: SecretStr | None = Field(
+        default=None, description="Password for the SMTP login."
+    )
+    smtp_password_file: Path | None = Field(
+        default=None, description="File holding the SMTP password instead."
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long to wait for the mail server."
+    )
     log_level: str = Field(default="INFO", description="Lowest level logged.")
     log_json: bool = Field(
         default=False, description="Log JSON lines instead of console text."
@@ -188,6 +241,17 @@ class Settings(BaseSettings):
     @property
     def resolved_signing_key_file(self) -> Path:
         return self.signing_key_file or self.data_dir / "keys" / "ledger-ed25519.pem"
+
+    @property
+    def resolved_permit_key_file(self) -> Path:
+        return self.permit_key_file or self.data_dir / "keys" / "permit-rsa.pem"
+
+    def smtp_secret(self) -> str | None:
+        if self.smtp_password_file is not None:
+            return self.smtp_password_file.read_text().strip()
+        if self.smtp_password is not None:
+            return self.smtp_password.get_secret_value()
+        return None
 
     def session_secret(self) -> str:
         if self.secret_key_file is not None:

@@ -28,6 +28,7 @@ def metadata() -> MetaData:
     from datafactory.core import jobs, ledger  # noqa: F401  (tables register on import)
     from datafactory.core.db import Base
     from datafactory.identity import models  # noqa: F401
+    from datafactory.permits import models as permits  # noqa: F401
 
     return Base.metadata
 

@@ -19,9 +19,11 @@ from datafactory.web import problems
 from datafactory.web.api import audit as audit_api
 from datafactory.web.api import catalogue as catalogue_api
 from datafactory.web.api import ckan as ckan_api
+from datafactory.web.api import credentials as credentials_api
 from datafactory.web.api import harvest as harvest_api
 from datafactory.web.api import identity as identity_api
 from datafactory.web.api import jobs as jobs_api
+from datafactory.web.api import permits as permits_api
 from datafactory.web.api import products as products_api
 from datafactory.web.api import quality as quality_api
 from datafactory.web.api import system as system_api
@@ -77,6 +79,8 @@ def create_app(
         ckan_api.router,
         quality_api.router,
         products_api.router,
+        permits_api.router,
+        credentials_api.router,
         home.router,
         sign_in.router,
         oidc.router,

@@ -1,0 +1,1 @@
+"""Permits: the single data authority's access procedure."""
