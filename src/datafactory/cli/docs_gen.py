@@ -35,7 +35,8 @@ from datafactory.core.ledger import LedgerEvent
 CONFIGURATION = "docs/configuration.md"
 LEDGER_EVENTS = "docs/ledger-events.md"
 CLI = "docs/cli.md"
-GENERATED = (CONFIGURATION, LEDGER_EVENTS, CLI)
+PERMIT_WORKFLOW = "docs/permits-workflow.md"
+GENERATED = (CONFIGURATION, LEDGER_EVENTS, CLI, PERMIT_WORKFLOW)
 HELP_WIDTH = 80
 PROGRAM = "datafactory"
 
@@ -62,6 +63,7 @@ def render_all() -> dict[str, str]:
         CONFIGURATION: configuration_md(),
         LEDGER_EVENTS: ledger_events_md(),
         CLI: cli_md(),
+        PERMIT_WORKFLOW: permit_workflow_md(),
     }
 
 
@@ -398,3 +400,82 @@ def cli_md() -> str:
         lines += command.get_help(ctx).splitlines()
         lines.append("```")
     return _finish(lines)
+
+
+# --- permits-workflow.md ----------------------------------------------------------------
+
+_WORKFLOW_INTRO = """\
+# The access procedure: states, commands and legal regimes
+
+Generated from `datafactory.permits.workflow` (the whitelist and the D6.4 transitions) and
+`datafactory/permits/regimes.toml` (the regimes shipped with the platform). A command that is
+not listed for the application's state and one of the sender's parts on it is refused with
+409 problem+json naming the state and the commands the sender may send. `docs/permits.md`
+explains the procedure in words."""
+
+
+def permit_workflow_md() -> str:
+    from datafactory.permits.regimes import load_regimes
+    from datafactory.permits.workflow import TRANSITIONS, WHITELIST
+
+    lines = [_notice("datafactory.permits"), "", _WORKFLOW_INTRO, ""]
+    lines += ["## Who may send which command, by state", ""]
+    lines += ["| State | Part | Commands |", "| --- | --- | --- |"]
+    for state, table in WHITELIST.items():
+        if not table:
+            lines.append(f"| `{state.value}` | anyone | none (final) |")
+        for party, commands in table.items():
+            listed = ", ".join(f"`{c.value}`" for c in sorted(commands))
+            lines.append(f"| `{state.value}` | {party.value} | {listed} |")
+    lines += ["", "## The transitions D6.4 allows", ""]
+    lines += ["| From | To |", "| --- | --- |"]
+    for state, targets in TRANSITIONS.items():
+        to = ", ".join(f"`{t.value}`" for t in sorted(targets)) or "none (final)"
+        lines.append(f"| `{state.value}` | {to} |")
+    for regime in load_regimes():
+        clocks = regime.clocks
+        lines += ["", f"## Regime `{regime.code}`: {regime.title.en}", ""]
+        lines += [f"Legal basis: {_cell(regime.reference)}", ""]
+        lines += ["| Clock | Value |", "| --- | --- |"]
+        lines += [
+            f"| decision | {_period(clocks.decision)} |",
+            f"| extension (once, with a reason) | {_period(clocks.extension)} |",
+            f"| time to answer a request for information | "
+            f"{_period(clocks.completion_window)} |",
+            f"| publication of decisions | {clocks.publication_working_days} "
+            "working days |",
+            f"| longest permit | {clocks.max_permit_months} months |",
+            "| reminders before the deadline | "
+            + ", ".join(str(d) for d in clocks.reminder_lead_working_days)
+            + " working days |",
+        ]
+        if clocks.expedited is not None:
+            lines.append(
+                f"| expedited (public bodies; purposes "
+                f"{', '.join(sorted(clocks.expedited.purposes))}) | decision "
+                f"{_period(clocks.expedited.decision)}, extension "
+                f"{_period(clocks.expedited.extension)} |"
+            )
+        lines += [
+            "",
+            "| Purpose | Article | Public bodies only | Anonymised data "
+            "usually enough |",
+            "| --- | --- | --- | --- |",
+        ]
+        for purpose in regime.purposes:
+            lines.append(
+                f"| `{purpose.code}` {_cell(purpose.label.en)} | "
+                f"{_cell(purpose.article)} | "
+                f"{'yes' if purpose.public_bodies_only else 'no'} | "
+                f"{'yes' if purpose.allows_anonymised else 'no'} |"
+            )
+    return _finish(lines)
+
+
+def _period(period: Any) -> str:
+    parts = []
+    if period.months:
+        parts.append(f"{period.months} month{'s' if period.months != 1 else ''}")
+    if period.days:
+        parts.append(f"{period.days} day{'s' if period.days != 1 else ''}")
+    return " and ".join(parts) or "none"
