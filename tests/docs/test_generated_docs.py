@@ -125,8 +125,9 @@ def test_docs_check_names_the_stale_file(tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["docs", "check", "--root", str(tmp_path)])
     assert result.exit_code == 1
-    assert "docs/configuration.md, docs/ledger-events.md, docs/cli.md are stale" in (
-        result.output
+    assert (
+        "docs/configuration.md, docs/ledger-events.md, docs/cli.md, docs/permits-workflow.md are stale"
+        in (result.output)
     )
 
     result = runner.invoke(app, ["docs", "generate", "--root", str(tmp_path)])
