@@ -27,6 +27,7 @@ from datafactory import demo, migrations
 from datafactory.core.config import Settings
 from datafactory.core.db import unit_of_work
 from datafactory.core.jobs import InProcessWorker
+from datafactory.demo.applications import load_applications
 from datafactory.runtime import Runtime
 from datafactory.web.app import create_app
 
@@ -96,6 +97,8 @@ def live_server(
     migrations.upgrade(runtime.engine)
     with unit_of_work(runtime.sessions) as session:
         demo.load(session)
+    with unit_of_work(runtime.sessions) as session:
+        load_applications(session, runtime.permits)
     app = create_app(runtime=runtime)
     worker = InProcessWorker(runtime.queue.huey)
     worker.start()

@@ -18,6 +18,7 @@ from datafactory.cli.output import console, fail, say
 from datafactory.core.config import Settings
 from datafactory.core.db import unit_of_work
 from datafactory.core.jobs import InProcessWorker
+from datafactory.demo.applications import load_applications
 from datafactory.runtime import Runtime
 
 DataDir = Annotated[
@@ -61,6 +62,8 @@ def demo(
         runtime.migrate()
         with unit_of_work(runtime.sessions) as session:
             added = demo_data.load(session, settings.base_url)
+        with unit_of_work(runtime.sessions) as session:
+            added["applications"] = load_applications(session, runtime.permits)
         report = demo_data.harvest_portal(runtime.sessions, settings.base_url)
         _announce(settings, added, report, serve=not no_serve)
         if not no_serve:
@@ -77,7 +80,8 @@ def _announce(
     say(
         f"Demo data in [bold]{settings.data_dir.resolve()}[/]: "
         f"{added['organisations']} organisations, {added['people']} people and "
-        f"{added['datasets']} datasets added."
+        f"{added['datasets']} datasets and {added.get('applications', 0)} access "
+        "applications added."
     )
     say(
         f"Harvest source [bold]{report['source']}[/] (a commune's DCAT-AP portal): "

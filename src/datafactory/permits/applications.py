@@ -268,7 +268,7 @@ def create_application(
         form = form.model_copy(update={"organisation_id": _organisation_of(actor)})
     now = config.now()
     application = Application(
-        reference=f"pending-{uuid.uuid4().hex}",
+        reference=f"pending-{uuid.uuid4().hex[:24]}",
         kind=body.kind.value,
         permit_id=body.permit_id,
         applicant_id=actor.person_id,

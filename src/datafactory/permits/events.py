@@ -79,3 +79,16 @@ class PermitChanged(LedgerEvent):
 
     def subject(self) -> str:
         return f"permit:{self.permit_id}"
+
+
+@dataclass(frozen=True)
+class PermitResultsPublished(LedgerEvent):
+    """A permit's holder recorded where the project's results were published (``url``):
+    the permit joins the register of successful data-sharing cases."""
+
+    action = "permits.permit.results_published"
+    permit_id: int
+    url: str
+
+    def subject(self) -> str:
+        return f"permit:{self.permit_id}"

@@ -5,7 +5,7 @@ a report, a dataset of aggregated outputs); the register and the authority's rep
 it beside the permit. The address must be ``https``: it is published as a link, and a
 link the authority publishes must not downgrade its readers to plain HTTP.
 
-Not yet ledgered: the ledger event for this belongs with the permits room's events.
+The change is ledgered (``permits.permit.results_published``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 
+from datafactory.core import ledger
 from datafactory.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from datafactory.identity import policy
 from datafactory.identity.actor import Actor
 from datafactory.permits import clocks
 from datafactory.permits.config import PermitsConfig
+from datafactory.permits.events import PermitResultsPublished
 from datafactory.permits.models import Permit
 
 URL_MAX = 2000
@@ -80,4 +82,7 @@ def set_results_url(
         )
     permit.results_url = checked
     session.flush()
+    ledger.record(
+        session, actor.ref, PermitResultsPublished(permit_id=permit.id, url=checked)
+    )
     return permit
