@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from datafactory.catalogue.quality.links import LinkChecker
 from datafactory.catalogue.quality.models import LinkCheck
+from datafactory.cli.main import main
 from tests.catalogue.quality_world import bearer, complete, publish, world
 
 __all__ = ["world"]
@@ -205,3 +207,22 @@ def test_the_job_may_check_one_dataset(client, world, server):
     ).json()
     assert job["result"]["checked"] == 2  # its access URL and its download URL
     assert ("HEAD", "/missing") not in Handler.seen
+
+
+def test_the_cron_command_checks_every_link_with_a_progress_bar(
+    client, world, db, server, settings, monkeypatch, capsys
+):
+    publish(client, world, complete(access_url=f"{server}/ok", download_url=None))
+    publish(client, world, complete(access_url=f"{server}/missing", download_url=None))
+    monkeypatch.setenv("DATAFACTORY_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("DATAFACTORY_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("DATAFACTORY_SECRET_KEY", "cli-test-secret-key-long-enough-000")
+    monkeypatch.setenv("DATAFACTORY_LINK_CHECK_ALLOW_PRIVATE", "1")
+    monkeypatch.setattr(sys, "argv", ["datafactory", "catalogue", "check-links"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code in (0, None)
+    out = capsys.readouterr().out
+    assert "2 link(s) checked: 1 reachable, 1 unreachable; 2 dataset(s) rescored" in out
+    rows = {r.url: r for r in db.scalars(select(LinkCheck))}
+    assert rows[f"{server}/missing"].status_code == 404

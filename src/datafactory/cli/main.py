@@ -8,7 +8,16 @@ import sys
 import typer
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from datafactory.cli import audit, db, docs, harvest, people, permits, platform
+from datafactory.cli import (
+    audit,
+    catalogue,
+    db,
+    docs,
+    harvest,
+    people,
+    permits,
+    platform,
+)
 from datafactory.cli.output import fail
 from datafactory.core.errors import DatafactoryError
 
@@ -24,6 +33,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(audit.app, name="audit")
 app.add_typer(people.app, name="people")
 app.add_typer(docs.app, name="docs")
+app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(harvest.app, name="harvest")
 app.add_typer(permits.app, name="permits")
 
