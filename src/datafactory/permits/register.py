@@ -1,4 +1,4 @@
-"""The public register of the access procedure (EHDS Art. 57(1)(j), DGA Art. 5(1)).
+"""The public register of the access procedure (EHDS Art. 57(1)(j)).
 
 Anyone may read it, without signing in. It lists:
 

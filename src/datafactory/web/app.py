@@ -26,6 +26,7 @@ from datafactory.web.api import jobs as jobs_api
 from datafactory.web.api import permits as permits_api
 from datafactory.web.api import products as products_api
 from datafactory.web.api import quality as quality_api
+from datafactory.web.api import register as register_api
 from datafactory.web.api import system as system_api
 from datafactory.web.middleware import BodyLimit, Language, Metrics, RequestContext
 from datafactory.web.pages import (
@@ -38,6 +39,7 @@ from datafactory.web.pages import (
     home,
     oidc,
     quality,
+    register,
     sign_in,
 )
 from datafactory.web.templating import make_templates
@@ -81,6 +83,7 @@ def create_app(
         products_api.router,
         permits_api.router,
         credentials_api.router,
+        register_api.router,
         home.router,
         sign_in.router,
         oidc.router,
@@ -91,6 +94,7 @@ def create_app(
         catalogue.router,
         harvest.router,
         quality.router,
+        register.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
