@@ -21,9 +21,7 @@ from datafactory.permits.config import PermitsConfig
 from datafactory.permits.models import Permit
 from datafactory.permits.schemas import ApplicationCreate, ApplicationForm, CommandIn
 from datafactory.permits.workflow import Decision
-from datafactory.web.api import register as register_api
 from datafactory.web.app import create_app
-from datafactory.web.pages import register as register_pages
 from tests.permits.world import World, build_world, complete_form
 
 RESEARCHER_NAME = "Rita Schmit-Hoffmann"
@@ -103,14 +101,7 @@ def named_world(session) -> World:
 
 
 def app_with_register(runtime) -> FastAPI:
-    """The app, with the register's routers until app.py includes them."""
-    app = create_app(runtime=runtime)
-    paths = {getattr(route, "path", None) for route in app.routes}
-    if "/api/v1/kpis" not in paths:
-        app.include_router(register_api.router)
-    if "/register" not in paths:
-        app.include_router(register_pages.router)
-    return app
+    return create_app(runtime=runtime)
 
 
 # 2 November 2026 is a Monday; 09:00 UTC is 10:00 in Luxembourg.

@@ -93,6 +93,28 @@ def view_of(session: Session, application: Application) -> ApplicationView:
     return project(events_of(session, application))
 
 
+# What the applicant's side never sees: the authority's internal deliberation.
+INTERNAL_EVENTS = frozenset({"review_requested", "reviewed", "recommended"})
+AUTHORITY_SIDE = frozenset({Party.handler, Party.reviewer, Party.decider})
+
+
+def sees_internal(session: Session, actor: Actor, application: Application) -> bool:
+    """Whether the actor sees the authority's side of the file: reviews, recommendations
+    and remarks not shown to the applicant."""
+    return is_authority_staff(actor) or bool(
+        parties_of(session, actor, application) & AUTHORITY_SIDE
+    )
+
+
+def visible(event: Event, *, internal: bool) -> bool:
+    """Whether an event is shown to a viewer with (or without) the internal view."""
+    if internal:
+        return True
+    if event.type in INTERNAL_EVENTS:
+        return False
+    return event.type != "remarked" or bool(event.payload.get("public", False))
+
+
 def parties_of(session: Session, actor: Actor, application: Application) -> set[Party]:
     """The actor's parts on this application. Someone who applies never also handles or
     decides their own application."""

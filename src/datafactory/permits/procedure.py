@@ -111,6 +111,8 @@ def execute(
     )
     if command.comment.strip():
         payload["comment"] = command.comment.strip()
+    if command.command is Command.remark:
+        payload["public"] = command.public
     now = config.now()
     event_type = EVENT_OF[command.command]
     view = append_event(session, actor, application, event_type, payload, now=now)

@@ -35,6 +35,7 @@ from datafactory.web.pages import (
     audit,
     catalogue,
     editor,
+    handling,
     harvest,
     home,
     oidc,
@@ -42,6 +43,7 @@ from datafactory.web.pages import (
     register,
     sign_in,
 )
+from datafactory.web.pages import applications as applicant_pages
 from datafactory.web.templating import make_templates
 
 STATIC = Path(__file__).parent / "static"
@@ -95,6 +97,8 @@ def create_app(
         harvest.router,
         quality.router,
         register.router,
+        applicant_pages.router,  # before handling: /applications/new is no id
+        handling.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

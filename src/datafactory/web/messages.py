@@ -1,7 +1,8 @@
 """Strings the templates translate at run time, marked here so extraction finds them.
 
 Templates pass some values through ``_()`` that are not literals in any template: the
-navigation labels, the titles of error problems, the sign-in messages and the job statuses.
+navigation labels, the titles of error problems, the sign-in messages, the job statuses and
+the prohibited uses an applicant declares.
 ``pybabel extract`` cannot see those, so each is repeated here inside ``N_()``, the no-op
 marker Babel extracts by default. ``tests/web/test_i18n.py`` checks that every such value in
 the code is listed here, so a new label cannot go untranslated unnoticed.
@@ -22,6 +23,7 @@ NAVIGATION_LABELS = (
     N_("Metadata quality"),
     N_("Applications"),
     N_("Handler queue"),
+    N_("Inbox"),
     N_("Public register"),
     N_("My account"),
     N_("People and roles"),
@@ -76,10 +78,28 @@ QUALITY_LABELS = (
     N_("other"),
 )
 
+PROHIBITED_USES = (
+    # What an applicant declares they will not do (permits.completeness.PROHIBITED_USE_TEXT,
+    # EHDS Art. 54); the wizard shows each inside "I will not %(what)s.".
+    N_("take decisions detrimental to a person or group based on the data"),
+    N_(
+        "take decisions on jobs, insurance, credit or other terms that discriminate"
+        " based on the data"
+    ),
+    N_("use the data for advertising or marketing"),
+    N_("develop products or services that may harm people, public health or society"),
+    N_(
+        "carry out activities that conflict with the ethical provisions of national law"
+    ),
+    N_("try to re-identify anyone in the data"),
+    N_("give access to the data to anyone not named in the permit"),
+)
+
 RUNTIME_MESSAGES = (
     NAVIGATION_LABELS
     + PROBLEM_TITLES
     + SIGN_IN_MESSAGES
     + JOB_STATUSES
     + QUALITY_LABELS
+    + PROHIBITED_USES
 )

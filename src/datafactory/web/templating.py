@@ -40,6 +40,7 @@ NAVIGATION = (
     NavItem("Metadata quality", "/quality", "quality.view"),
     NavItem("Applications", "/applications", "permits.application.use"),
     NavItem("Handler queue", "/authority/queue", "permits.queue.view"),
+    NavItem("Inbox", "/inbox", "permits.application.use"),
     NavItem("Public register", "/register", "permits.register.view"),
     NavItem("My account", "/account", "account.view"),
     NavItem("People and roles", "/admin/people", "identity.person.list"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, UploadFile, status
 from fastapi.responses import Response
@@ -97,6 +98,15 @@ def public(
         clock=application.clock,
         allowed_commands=procedure.allowed_for(session, actor, application),
     )
+
+
+def content_disposition(filename: str) -> str:
+    """RFC 6266: an ASCII fallback and the UTF-8 name, so accented names survive."""
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\' else "_"
+        for c in filename
+    )
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def permit_public(permit: Permit) -> PermitPublic:
@@ -223,6 +233,7 @@ def application_events(
     application_id: int, session: SessionDep, actor: Participant
 ) -> list[EventOut]:
     application = applications.get_application(session, actor, application_id)
+    internal = applications.sees_internal(session, actor, application)
     return [
         EventOut(
             seq=e.seq,
@@ -232,6 +243,7 @@ def application_events(
             comment=str(e.payload.get("comment", "")),
         )
         for e in applications.events_of(session, application)
+        if applications.visible(e, internal=internal)
     ]
 
 
@@ -308,7 +320,7 @@ def download_attachment(
         data,
         media_type=attachment.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{attachment.filename}"',
+            "Content-Disposition": content_disposition(attachment.filename),
             "X-Content-Type-Options": "nosniff",
         },
     )
