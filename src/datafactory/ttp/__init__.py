@@ -1,0 +1,1 @@
+"""The trusted third party: key custody, pseudonym domains, re-identification, identifier matching."""
