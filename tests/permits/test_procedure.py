@@ -489,3 +489,96 @@ def test_every_event_of_the_stream_is_stored_in_order(
         ).all()
     assert types == ["created", "submitted", "withdrawn"]
     assert Command.withdraw.value == "withdraw"
+
+
+def grant(committed, config, world, app_id) -> None:
+    for who, name, extra in [
+        (world.researcher, "submit", {}),
+        (world.handler, "start_screening", {}),
+        (world.handler, "start_processing", {}),
+        (world.decider, "grant", {"comment": "Criteria met."}),
+    ]:
+        run(committed, config, world, who, app_id, name, **extra)
+
+
+def change(committed, config, world, permit_id, kind, **form_changes) -> int:
+    def create(session):
+        body = ApplicationCreate(
+            kind=kind,
+            permit_id=permit_id,
+            form=ApplicationForm.model_validate(form_changes),
+        )
+        return applications.create_application(
+            session, world.actor(world.researcher), config, body=body
+        ).id
+
+    return committed(create)
+
+
+def test_a_renewal_goes_through_the_procedure_and_extends_the_permit(
+    runtime, committed, config, world
+):
+    app_id = draft(committed, config, world, complete_form(world))
+    grant(committed, config, world, app_id)
+    permit_id = committed(lambda s: s.scalars(select(Permit.id)).one())
+    renewal = change(committed, config, world, permit_id, "renewal", duration_months=12)
+    renewed_form = committed(lambda s: s.get(Application, renewal).form)
+    assert (
+        renewed_form["title"] == complete_form(world)["title"]
+    )  # starts from the permit
+    assert renewed_form["duration_months"] == 12
+    grant(committed, config, world, renewal)
+    permit = committed(
+        lambda s: (lambda p: (p.status, p.ends_on))(s.get(Permit, permit_id))
+    )
+    assert permit == ("RENEWED", date(2030, 1, 1))
+    assert committed(lambda s: s.scalar(select(func.count(Permit.id)))) == 1
+
+
+def test_an_amendment_replaces_the_scope_and_re_signs_the_permit(
+    runtime, committed, config, world
+):
+    app_id = draft(committed, config, world, complete_form(world))
+    grant(committed, config, world, app_id)
+    permit_id = committed(lambda s: s.scalars(select(Permit.id)).one())
+    old_token = committed(lambda s: s.get(Permit, permit_id).token)
+    form = complete_form(world)
+    form["datasets"][0]["variables"].append(
+        {"name": "commune", "justification": "Care pathways differ by commune."}
+    )
+    amendment = change(
+        committed, config, world, permit_id, "amendment", datasets=form["datasets"]
+    )
+    grant(committed, config, world, amendment)
+    permit = committed(lambda s: s.get(Permit, permit_id))
+    assert permit.status == "AMENDED"
+    assert "commune" in permit.scope["datasets"][0]["variables"]
+    assert permit.token != old_token
+
+
+def test_only_the_holder_changes_a_permit_and_never_a_revoked_one(
+    committed, config, world
+):
+    app_id = draft(committed, config, world, complete_form(world))
+    grant(committed, config, world, app_id)
+    permit_id = committed(lambda s: s.scalars(select(Permit.id)).one())
+
+    def by_colleague(session):
+        body = ApplicationCreate(kind="amendment", permit_id=permit_id)
+        applications.create_application(
+            session, world.actor(world.colleague), config, body=body
+        )
+
+    with pytest.raises(NotFound):
+        committed(by_colleague)
+    committed(
+        lambda s: issuing.revoke_permit(
+            s,
+            world.actor(world.decider),
+            config,
+            permit_id=permit_id,
+            reason="Conditions of the permit were breached.",
+        )
+    )
+    with pytest.raises(InvalidInput):
+        change(committed, config, world, permit_id, "renewal")

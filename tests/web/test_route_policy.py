@@ -129,6 +129,8 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/applications/{application_id}/attachments/{attachment_id}"): SIGNED_IN,
     ("GET", "/authority/queue"): AUTHORITY,
     ("GET", "/reviews"): SIGNED_IN,
+    ("POST", "/permits/{permit_id}/change"): REUSERS,
+    ("POST", "/permits/{permit_id}/revoke"): frozenset({Role.decider}),
     ("POST", "/api/v1/applications"): REUSERS,
     ("GET", "/api/v1/applications"): SIGNED_IN,
     ("GET", "/api/v1/applications/queue"): AUTHORITY,

@@ -341,9 +341,9 @@ def _start_from_permit(
         )
     granted = session.get(Application, permit.application_id)
     assert granted is not None
-    base = ApplicationForm.model_validate(granted.form)
-    changes = body.form.model_dump(exclude_unset=True, exclude_defaults=True)
-    return base.model_copy(update=changes)
+    # The permit's answers, with what the holder already changed on top.
+    changes = body.form.model_dump(mode="json", exclude_unset=True)
+    return ApplicationForm.model_validate({**granted.form, **changes})
 
 
 def _field(field: str, message: str) -> FieldError:

@@ -39,6 +39,7 @@ from datafactory.web.pages import (
     harvest,
     home,
     oidc,
+    permit_changes,
     quality,
     register,
     sign_in,
@@ -99,6 +100,7 @@ def create_app(
         register.router,
         applicant_pages.router,  # before handling: /applications/new is no id
         handling.router,
+        permit_changes.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

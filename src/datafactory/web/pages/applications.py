@@ -96,6 +96,11 @@ PERMIT_STATUS = {
     "REVOKED": N_("Revoked"),
     "EXPIRED": N_("Expired"),
 }
+PERMIT_DONE = {
+    "revoked": N_(
+        "The permit was revoked. Its users were told, and the register shows it."
+    ),
+}
 NEXT_STEPS = {
     "draft": N_("Continue the draft"),
     "answer": N_("Answer the authority's request"),
@@ -1342,8 +1347,24 @@ def permit_page(
     session: SessionDep,
     config: ConfigDep,
     actor: Participant,
+    done: str | None = None,
 ) -> Any:
     """A permit's scope, its signed JWS and the link to my passport."""
+    return render_permit(request, session, config, actor, permit_id, done=done)
+
+
+def render_permit(
+    request: Request,
+    session: Session,
+    config: PermitsConfig,
+    actor: Actor,
+    permit_id: int,
+    *,
+    done: str | None = None,
+    problem: InvalidInput | None = None,
+    status_code: int = 200,
+) -> Any:
+    """The permit page, with what the holder or a decider may do to the permit."""
     permit = issuing.get_permit(session, actor, permit_id)
     lang = current_language.get()
     scope = permit.scope
@@ -1391,5 +1412,10 @@ def permit_page(
         "users": users,
         "conditions": str(scope.get("conditions", "")),
         "application": application,
+        "in_force": permit.status in issuing.IN_FORCE,
+        "may_change": permit.holder_id == actor.person_id,
+        "may_revoke": policy.allowed(actor, "permits.permit.revoke"),
+        "done": PERMIT_DONE.get(done or ""),
+        "problem": problem,
     }
-    return render(request, "permit.html", context)
+    return render(request, "permit.html", context, status_code=status_code)
