@@ -38,8 +38,10 @@ from datafactory.web.pages import (
     handling,
     harvest,
     home,
+    inbox,
     oidc,
     permit_changes,
+    permit_pages,
     quality,
     register,
     sign_in,
@@ -100,6 +102,8 @@ def create_app(
         register.router,
         applicant_pages.router,  # before handling: /applications/new is no id
         handling.router,
+        inbox.router,
+        permit_pages.router,
         permit_changes.router,
     ):
         app.include_router(router)

@@ -15,7 +15,7 @@ from datafactory.permits.schemas import ApplicationCreate, ApplicationKind
 from datafactory.web.api.permits import ConfigDep
 from datafactory.web.deps import SessionDep, allow
 from datafactory.web.pages import page_router
-from datafactory.web.pages.applications import render_permit
+from datafactory.web.pages.permit_pages import render_permit
 
 router = page_router("permits")
 Applicant = Annotated[Actor, Depends(allow("permits.application.create"))]
