@@ -66,6 +66,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
         )
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "savepoint", _begin_before_first_savepoint)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
@@ -77,6 +78,15 @@ def _configure_sqlite(dbapi_connection: Any, _record: ConnectionPoolEntry) -> No
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_before_first_savepoint(connection: Any, _name: str) -> None:
+    """pysqlite opens a transaction only before a write, so a SAVEPOINT sent first would
+    open one of its own, and releasing it would commit. Open the outer transaction first,
+    so that a savepoint is nested in the unit of work and its release commits nothing."""
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        raw.execute("BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
