@@ -145,7 +145,7 @@ def _next_page(graph: Graph) -> str | None:
 def read_dcat(
     fetcher: Fetcher, url: str, *, language: str, progress: Progress
 ) -> list[Remote]:
-    graph = Graph()
+    graph: Graph | None = None
     notes: list[str] = []
 
     def next_of(_url: str) -> str | None:
@@ -158,11 +158,14 @@ def read_dcat(
         link = _next_page(page)
         if link:
             page_links.append(link)
-        for triple in page.triples((None, None, None)):
-            if triple[0] is not None and triple[1] in (HYDRA.next, HYDRA.nextPage):
-                continue
-            graph.add(triple)
+        for predicate in (HYDRA.next, HYDRA.nextPage):
+            page.remove((None, predicate, None))
+        if graph is None:
+            graph = page  # the first (often the only) page is not copied
+        else:
+            graph += page
         progress(f"read page {number}")
+    assert graph is not None  # pages() yields the first URL at least
     datasets = sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str)
     if not datasets:
         raise HarvestError(f"{url} holds no dcat:Dataset")

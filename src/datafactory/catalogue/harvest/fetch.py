@@ -4,12 +4,19 @@ A source may name an http(s) URL, a ``file://`` URL or a path. Local files and a
 private, loopback, link-local or otherwise non-public ranges are read only for a source an
 administrator marked ``allow_private_network``. Redirects are followed by hand (at most
 five) so that each hop is checked too.
+
+DNS rebinding: the host is resolved once, every address it resolves to is checked, and the
+connection goes to the first of those checked addresses -- not to the name, which a second
+lookup could answer with another address. The request keeps the name in its ``Host``
+header and, for https, in the TLS server name (SNI), against which the certificate is
+verified as usual.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit
@@ -20,6 +27,18 @@ import httpx
 from datafactory.catalogue.harvest.errors import HarvestError
 
 MAX_REDIRECTS = 5
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def resolve(host: str) -> list[str]:
+    """The addresses of ``host`` from the system resolver (an IP literal is itself)."""
+    infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    return [str(info[4][0]) for info in infos]
+
+
+def is_public(address: Address) -> bool:
+    return address.is_global
 
 
 @dataclass(frozen=True)
@@ -36,6 +55,11 @@ class Fetcher:
     allow_private_network: bool = False
     max_bytes: int = 50 * 1024 * 1024
     timeout: float = 30.0
+    # Seams for tests: how a host is resolved, which addresses count as public, and
+    # the httpx transport (None: httpx's own).
+    resolver: Callable[[str], list[str]] = resolve
+    public: Callable[[Address], bool] = is_public
+    transport: httpx.BaseTransport | None = None
 
     def get(self, url: str, params: dict[str, str | int] | None = None) -> Document:
         parts = urlsplit(url)
@@ -66,28 +90,31 @@ class Fetcher:
             raise HarvestError(f"cannot read {path}: {exc.strerror}") from exc
 
     def _http(self, url: str, params: dict[str, str | int] | None) -> Document:
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
-            request = client.build_request("GET", url, params=params)
+        with httpx.Client(
+            timeout=self.timeout, follow_redirects=False, transport=self.transport
+        ) as client:
+            target = client.build_request("GET", url, params=params).url
             for _ in range(MAX_REDIRECTS + 1):
-                self.check_address(str(request.url))
+                request = _pinned(client, target, self.check_address(str(target)))
                 try:
                     response = client.send(request, stream=True)
                 except httpx.HTTPError as exc:
                     raise HarvestError(
-                        f"cannot reach {request.url} ({type(exc).__name__})"
+                        f"cannot reach {target} ({type(exc).__name__})"
                     ) from exc
                 try:
                     if response.is_redirect:
-                        target = urljoin(str(request.url), response.headers["location"])
-                        request = client.build_request("GET", target)
+                        target = httpx.URL(
+                            urljoin(str(target), response.headers["location"])
+                        )
                         continue
                     if response.status_code != 200:
                         raise HarvestError(
-                            f"{request.url} answered HTTP {response.status_code}"
+                            f"{target} answered HTTP {response.status_code}"
                         )
-                    content = self._read_limited(response, str(request.url))
+                    content = self._read_limited(response, str(target))
                     return Document(
-                        str(request.url), content, response.headers.get("content-type")
+                        str(target), content, response.headers.get("content-type")
                     )
                 finally:
                     response.close()
@@ -111,21 +138,41 @@ class Fetcher:
     def _too_large(self, url: str) -> str:
         return f"{url} is larger than the limit of {self.max_bytes} bytes"
 
-    def check_address(self, url: str) -> None:
-        """Refuse a host that resolves to a non-public address, unless allowed."""
+    def check_address(self, url: str) -> str | None:
+        """Refuse a host that resolves to a non-public address, unless allowed.
+
+        Returns the checked address to connect to (None when private addresses are
+        allowed: then the name is used as it is).
+        """
         if self.allow_private_network:
-            return
+            return None
         host = urlsplit(url).hostname
         if not host:
             raise HarvestError(f"{url} names no host")
         try:
-            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-        except (socket.gaierror, UnicodeError) as exc:
+            found = self.resolver(host)
+        except (OSError, UnicodeError) as exc:
             raise HarvestError(f"cannot resolve {host}") from exc
-        for info in infos:
-            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-            if not address.is_global:
+        if not found:
+            raise HarvestError(f"cannot resolve {host}")
+        addresses = [ipaddress.ip_address(a.split("%")[0]) for a in found]
+        for address in addresses:
+            if not self.public(address):
                 raise HarvestError(
                     f"{host} resolves to the non-public address {address}; an "
                     "administrator must allow this source to reach the private network"
                 )
+        return str(addresses[0])
+
+
+def _pinned(client: httpx.Client, url: httpx.URL, address: str | None) -> httpx.Request:
+    """A GET of ``url`` sent to ``address``, with the name kept for Host and SNI."""
+    if address is None:
+        return client.build_request("GET", url)
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    return client.build_request(
+        "GET",
+        url.copy_with(host=address),
+        headers={"Host": url.netloc.decode("ascii")},
+        extensions=extensions,
+    )

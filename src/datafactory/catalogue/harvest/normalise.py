@@ -172,13 +172,28 @@ def email(value: str | None) -> str | None:
     return address if "@" in address and len(address) <= 320 else None
 
 
-def build(fields: Mapping[str, Any]) -> DatasetDraft:
-    """The validated draft, or RecordError naming the first problems."""
+DESCRIPTION_FROM_TITLE = (
+    "description: missing upstream (none in lb, fr, de or en); the title is used"
+)
+
+
+def build(fields: Mapping[str, Any], notes: Notes | None = None) -> DatasetDraft:
+    """The validated draft, or RecordError naming the first problems.
+
+    DCAT-AP makes ``dct:description`` mandatory and many catalogues leave it out: a record
+    without one in our languages takes its title, in the same languages, as description,
+    and says so in ``notes``.
+    """
     title = fields.get("title") or {}
     if not title:
         raise RecordError("no title in lb, fr, de or en")
+    fields = dict(fields)
+    if not fields.get("description"):
+        fields["description"] = dict(title)
+        if notes is not None:
+            notes.append(DESCRIPTION_FROM_TITLE)
     try:
-        return DatasetDraft.model_validate(dict(fields))
+        return DatasetDraft.model_validate(fields)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"

@@ -41,7 +41,7 @@ def mapped(
     """Run one record's mapping; any problem becomes the record's error, never the job's."""
     notes = n.Notes()
     try:
-        draft = n.build(make(notes))
+        draft = n.build(make(notes), notes)
     except n.RecordError as exc:
         return Remote(remote_id[:500], remote_iri, error=str(exc), notes=notes)
     except (ValueError, TypeError, KeyError, AttributeError) as exc:

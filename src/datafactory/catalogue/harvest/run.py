@@ -1,9 +1,11 @@
 """One harvest run: read the whole source, store each record, archive what went missing.
 
 The source is read completely before anything is written, so a document that fails to parse
-changes no dataset. Records are then stored in small transactions (one savepoint per record:
-one bad record never undoes the others) and the run ends with its report, kept on the
-``HarvestRun`` row, returned to the caller and summed up in the ledger.
+changes no dataset. Records are then stored in chunks of ``CHUNK``, one transaction each:
+the new and changed records of a chunk are validated together and published by
+``service.publish_batch``; a record that fails writes nothing and never undoes the others.
+The run ends with its report, kept on the ``HarvestRun`` row, returned to the caller and
+summed up in the ledger.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from datafactory.catalogue.harvest.normalise import content_hash
 from datafactory.catalogue.harvest.readers import Remote, read_ckan, read_udata
 from datafactory.catalogue.harvest.sources import get_source
 from datafactory.catalogue.models import Dataset
-from datafactory.catalogue.schemas import DatasetStatus
+from datafactory.catalogue.schemas import DatasetDraft, DatasetStatus
 from datafactory.core import ledger
 from datafactory.core.db import unit_of_work, utcnow
 from datafactory.core.errors import DatafactoryError, InvalidInput
@@ -48,7 +50,7 @@ HARVESTER = Actor(
 )
 READERS = {"dcat": read_dcat, "ckan": read_ckan, "udata": read_udata}
 MAX_LISTED = 500  # failures and notes kept in a report
-CHUNK = 25
+CHUNK = 500  # records per transaction, and per SHACL run
 
 Progress = Callable[[int, int | None, str], None]
 
@@ -129,8 +131,14 @@ def harvest(
     progress(0, total, f"{total} records read")
     for offset in range(0, total, CHUNK):
         with unit_of_work(sessions) as session:
-            for remote in unique[offset : offset + CHUNK]:
-                _store(session, src, remote, report, base_url=base_url, now=now)
+            _store(
+                session,
+                src,
+                unique[offset : offset + CHUNK],
+                report,
+                base_url=base_url,
+                now=now,
+            )
         done = min(total, offset + CHUNK)
         progress(done, total, f"{done} of {total} records stored")
     with unit_of_work(sessions) as session:
@@ -215,70 +223,91 @@ def _unique(remotes: list[Remote], report: Report) -> list[Remote]:
     return list(seen.values())
 
 
+@dataclass
+class _Change:
+    remote: Remote
+    draft: DatasetDraft
+    record: HarvestRecord | None
+    digest: str
+    live: bool
+
+
 def _store(
     session: Session,
     src: _Source,
-    remote: Remote,
+    chunk: list[Remote],
     report: Report,
     *,
     base_url: str,
     now: datetime,
 ) -> None:
-    record = session.scalar(
-        select(HarvestRecord).where(
-            HarvestRecord.source_id == src.id,
-            HarvestRecord.remote_id == remote.remote_id,
-        )
-    )
-    if record is not None:
-        record.last_seen_at, record.missing_since = now, None
-    report.note(remote.remote_id, remote.notes)
-    if remote.draft is None:
-        report.fail(remote.remote_id, remote.error or "cannot be read")
-        return
-    digest = content_hash(remote.draft, remote.remote_iri)
-    live = record is not None and record.archived_at is None
-    if live and record is not None and record.content_hash == digest:
-        report.unchanged += 1
-        return
-    try:
-        with session.begin_nested():
-            if live and record is not None:
-                service.edit_dataset(
-                    session,
-                    HARVESTER,
-                    dataset_id=record.dataset_id,
-                    changes=remote.draft.model_dump(mode="json"),
-                )
-                dataset_id = record.dataset_id
-            else:
-                dataset_id = service.create_dataset(
-                    session,
-                    HARVESTER,
-                    publisher_id=src.publisher_id,
-                    metadata=remote.draft,
-                ).id
-            service.publish_dataset(
-                session, HARVESTER, dataset_id=dataset_id, base_url=base_url
+    """Store one chunk of records in the caller's transaction.
+
+    New and changed records are created or edited and published together
+    (``service.publish_batch``: one SHACL run per profile for the chunk); a record that
+    fails writes nothing and is listed with its reason.
+    """
+    records = {
+        record.remote_id: record
+        for record in session.scalars(
+            select(HarvestRecord).where(
+                HarvestRecord.source_id == src.id,
+                HarvestRecord.remote_id.in_([r.remote_id for r in chunk]),
             )
-    except InvalidInput as exc:
-        report.fail(remote.remote_id, _reason(exc))
-        return
-    except DatafactoryError as exc:
-        report.fail(remote.remote_id, exc.detail)
-        return
-    if live and record is not None:
-        record.content_hash, record.remote_iri = digest, remote.remote_iri
-        report.updated += 1
-        return
-    if record is None:
-        record = HarvestRecord(source_id=src.id, remote_id=remote.remote_id)
-        session.add(record)
-    record.dataset_id, record.content_hash = dataset_id, digest
-    record.remote_iri, record.last_seen_at = remote.remote_iri, now
-    record.missing_since, record.archived_at = None, None
+        )
+    }
+    failures: dict[str, str] = {}
+    changes: list[_Change] = []
+    for remote in chunk:
+        record = records.get(remote.remote_id)
+        if record is not None:
+            record.last_seen_at, record.missing_since = now, None
+        report.note(remote.remote_id, remote.notes)
+        if remote.draft is None:
+            failures[remote.remote_id] = remote.error or "cannot be read"
+            continue
+        digest = content_hash(remote.draft, remote.remote_iri)
+        live = record is not None and record.archived_at is None
+        if live and record is not None and record.content_hash == digest:
+            report.unchanged += 1
+            continue
+        changes.append(_Change(remote, remote.draft, record, digest, live))
+    outcomes = service.publish_batch(
+        session,
+        HARVESTER,
+        publisher_id=src.publisher_id,
+        items=[
+            service.Upsert(
+                c.draft,
+                c.record.dataset_id if c.live and c.record is not None else None,
+            )
+            for c in changes
+        ],
+        base_url=base_url,
+    )
+    for change, outcome in zip(changes, outcomes, strict=True):
+        remote, record = change.remote, change.record
+        if isinstance(outcome, InvalidInput):
+            failures[remote.remote_id] = _reason(outcome)
+            continue
+        if isinstance(outcome, DatafactoryError):
+            failures[remote.remote_id] = outcome.detail
+            continue
+        if change.live and record is not None:
+            record.content_hash, record.remote_iri = change.digest, remote.remote_iri
+            report.updated += 1
+            continue
+        if record is None:
+            record = HarvestRecord(source_id=src.id, remote_id=remote.remote_id)
+            session.add(record)
+        record.dataset_id, record.content_hash = outcome.dataset_id, change.digest
+        record.remote_iri, record.last_seen_at = remote.remote_iri, now
+        record.missing_since, record.archived_at = None, None
+        report.created += 1
     session.flush()
-    report.created += 1
+    for remote in chunk:  # in the source's order
+        if remote.remote_id in failures:
+            report.fail(remote.remote_id, failures[remote.remote_id])
 
 
 def _reason(exc: InvalidInput) -> str:
