@@ -29,6 +29,9 @@ from datafactory.identity.sign_in import SignInLimits
 from datafactory.permits.config import PermitsConfig
 from datafactory.permits.credentials import load_or_create_permit_key
 from datafactory.permits.regimes import load_regimes
+from datafactory.ttp.config import TtpConfig
+from datafactory.ttp.domains import retire_with_permit
+from datafactory.ttp.keys import open_custody
 
 
 @dataclass
@@ -90,6 +93,26 @@ class Runtime:
             store=self.store,
             register_delay_working_days=self.settings.permits_register_delay_working_days,
             attachment_max_bytes=self.settings.permits_attachment_max_bytes,
+            # A permit that ends retires its pseudonym domain at the TTP.
+            listeners=(retire_with_permit,),
+        )
+
+    @cached_property
+    def ttp(self) -> TtpConfig:
+        s = self.settings
+        return TtpConfig(
+            custody=open_custody(
+                key_file=s.resolved_ttp_key_file,
+                master_keys=(
+                    s.ttp_master_keys.get_secret_value() if s.ttp_master_keys else None
+                ),
+                vault_url=s.ttp_vault_url,
+                vault_token_file=s.ttp_vault_token_file,
+                vault_path=s.ttp_vault_path,
+                vault_mount=s.ttp_vault_mount,
+            ),
+            work_dir=s.data_dir / "ttp" / "work",
+            max_upload_bytes=s.ttp_max_upload_bytes,
         )
 
     @cached_property

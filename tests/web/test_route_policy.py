@@ -24,6 +24,7 @@ AUDIT = frozenset({Role.auditor, Role.admin})
 STEWARDS = frozenset({Role.data_steward, Role.catalogue_admin, Role.admin})
 REUSERS = frozenset({Role.reuser})
 AUTHORITY = frozenset({Role.handler, Role.decider, Role.auditor})
+TTP = frozenset({Role.ttp_operator})
 
 EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/healthz"): ANYONE,
@@ -131,6 +132,18 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/reviews"): SIGNED_IN,
     ("POST", "/permits/{permit_id}/change"): REUSERS,
     ("POST", "/permits/{permit_id}/revoke"): frozenset({Role.decider}),
+    ("GET", "/api/v1/ttp/domains"): TTP,
+    ("POST", "/api/v1/ttp/domains"): TTP,
+    ("POST", "/api/v1/ttp/domains/{domain}/rotation"): TTP,
+    ("POST", "/api/v1/ttp/domains/{domain}/retirement"): TTP,
+    ("POST", "/api/v1/ttp/domains/{domain}/pseudonymisations"): TTP,
+    ("POST", "/api/v1/ttp/keys/rotation"): TTP,
+    ("GET", "/api/v1/ttp/reidentifications"): TTP,
+    ("POST", "/api/v1/ttp/reidentifications"): TTP,
+    ("POST", "/api/v1/ttp/reidentifications/{request_id}/approval"): TTP,
+    ("POST", "/api/v1/ttp/reidentifications/{request_id}/refusal"): TTP,
+    ("POST", "/api/v1/ttp/reidentifications/{request_id}/reveal"): TTP,
+    ("POST", "/api/v1/ttp/lookups"): TTP,
     ("POST", "/api/v1/applications"): REUSERS,
     ("GET", "/api/v1/applications"): SIGNED_IN,
     ("GET", "/api/v1/applications/queue"): AUTHORITY,
@@ -173,6 +186,8 @@ PATH_VALUES = {
     "attachment_id": "999999",
     "permit_id": "999999",
     "notification_id": "999999",
+    "domain": "sector:nowhere",
+    "request_id": "999999",
 }
 
 

@@ -17,6 +17,7 @@ from datafactory.cli import (
     people,
     permits,
     platform,
+    ttp,
 )
 from datafactory.cli.output import fail
 from datafactory.core.errors import DatafactoryError
@@ -36,6 +37,7 @@ app.add_typer(docs.app, name="docs")
 app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(harvest.app, name="harvest")
 app.add_typer(permits.app, name="permits")
+app.add_typer(ttp.app, name="ttp")
 
 
 def main() -> None:

@@ -163,6 +163,40 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest file an applicant may attach (PDF, PNG or JPEG).",
     )
+    ttp_key_file: Path | None = Field(
+        default=None,
+        description="JSON file of the trusted third party's master keys, readable by "
+        "its owner only (mode 0600); default keys/ttp-master.json in the data folder, "
+        "created on first use. Used unless DATAFACTORY_TTP_MASTER_KEYS or "
+        "DATAFACTORY_TTP_VAULT_URL is set.",
+    )
+    ttp_master_keys: SecretStr | None = Field(
+        default=None,
+        description='The TTP master keys from a secret store, as "1:<base64>,2:<base64>" '
+        "(32 random bytes each, highest version current); rotate by adding a version "
+        "there and restarting.",
+    )
+    ttp_vault_url: str | None = Field(
+        default=None,
+        description="HashiCorp Vault that keeps the TTP master keys in one KV version 2 "
+        "secret.",
+    )
+    ttp_vault_token_file: Path | None = Field(
+        default=None,
+        description="File holding the Vault token; unset: the VAULT_TOKEN variable.",
+    )
+    ttp_vault_path: str = Field(
+        default="datafactory/ttp-master-keys",
+        description="Path of the KV version 2 secret holding the TTP master keys.",
+    )
+    ttp_vault_mount: str = Field(
+        default="secret", description="Mount point of Vault's KV version 2 engine."
+    )
+    ttp_max_upload_bytes: int = Field(
+        default=100 * 1024 * 1024,
+        ge=1024,
+        description="Largest file the TTP's API pseudonymises in one request.",
+    )
     smtp_host: str | None = Field(
         default=None,
         description="Mail server for e-mail notifications; unset: no e-mail is sent "
@@ -241,6 +275,10 @@ class Settings(BaseSettings):
     @property
     def resolved_signing_key_file(self) -> Path:
         return self.signing_key_file or self.data_dir / "keys" / "ledger-ed25519.pem"
+
+    @property
+    def resolved_ttp_key_file(self) -> Path:
+        return self.ttp_key_file or self.data_dir / "keys" / "ttp-master.json"
 
     @property
     def resolved_permit_key_file(self) -> Path:

@@ -28,6 +28,7 @@ from datafactory.web.api import products as products_api
 from datafactory.web.api import quality as quality_api
 from datafactory.web.api import register as register_api
 from datafactory.web.api import system as system_api
+from datafactory.web.api import ttp as ttp_api
 from datafactory.web.middleware import BodyLimit, Language, Metrics, RequestContext
 from datafactory.web.pages import (
     account,
@@ -89,6 +90,7 @@ def create_app(
         permits_api.router,
         credentials_api.router,
         register_api.router,
+        ttp_api.router,
         home.router,
         sign_in.router,
         oidc.router,
