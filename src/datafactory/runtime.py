@@ -131,6 +131,7 @@ class Runtime:
         return {
             "audit.verify": verify_ledger_task,
             "permits.daily": self._permits_daily_task,
+            "ttp.link": self._ttp_link_task,
             KIND: functools.partial(check_links_task, settings=self.settings),
             "catalogue.harvest": harvest_task(
                 self.settings.base_url, self.settings.harvest_max_bytes
@@ -155,6 +156,13 @@ class Runtime:
             "reminders": report.reminders,
             "emailed": report.emailed,
         }
+
+    def _ttp_link_task(
+        self, context: JobContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        from datafactory.ttp.linkage import linkage_task
+
+        return linkage_task(context, params, config=self.ttp)
 
     def dispose(self) -> None:
         self.engine.dispose()

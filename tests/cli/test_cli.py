@@ -52,7 +52,7 @@ def counts(url: str) -> tuple[int, int]:
     return orgs, people
 
 
-ADDED = f"11 organisations, 17 people and {len(DATASETS)} datasets and 12 access"
+ADDED = f"11 organisations, 17 people, {len(DATASETS)} datasets and 12 access"
 HARVESTED = "6 created, 0 updated, 0 unchanged, 0 failed"
 
 
@@ -63,7 +63,7 @@ def test_demo_loads_once_and_can_be_run_again_without_duplicates(cli, database_u
     assert "admin@demo.datafactory.lu" in out and "datafactory-demo" in out
     first = counts(database_url)
     code, out, _ = cli("demo", "--no-serve")
-    assert code == 0 and "0 organisations, 0 people and 0 datasets and 0 access" in out
+    assert code == 0 and "0 organisations, 0 people, 0 datasets and 0 access" in out
     assert "0 created, 0 updated, 6 unchanged, 0 failed" in out
     assert counts(database_url) == first == (11, 17)
 

@@ -144,6 +144,12 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("POST", "/api/v1/ttp/reidentifications/{request_id}/refusal"): TTP,
     ("POST", "/api/v1/ttp/reidentifications/{request_id}/reveal"): TTP,
     ("POST", "/api/v1/ttp/lookups"): TTP,
+    ("GET", "/ttp/review"): TTP,
+    ("PUT", "/api/v1/ttp/files/{name}"): TTP,
+    ("POST", "/api/v1/ttp/linkages"): TTP,
+    ("GET", "/api/v1/ttp/review-pairs"): TTP,
+    ("POST", "/api/v1/ttp/review-pairs/{pair_id}/decision"): TTP,
+    ("POST", "/ttp/review/{pair_id}/decision"): TTP,
     ("POST", "/api/v1/applications"): REUSERS,
     ("GET", "/api/v1/applications"): SIGNED_IN,
     ("GET", "/api/v1/applications/queue"): AUTHORITY,
@@ -188,6 +194,7 @@ PATH_VALUES = {
     "notification_id": "999999",
     "domain": "sector:nowhere",
     "request_id": "999999",
+    "pair_id": "999999",
 }
 
 

@@ -19,6 +19,7 @@ from datafactory.core.config import Settings
 from datafactory.core.db import unit_of_work
 from datafactory.core.jobs import InProcessWorker
 from datafactory.demo.applications import load_applications
+from datafactory.demo.holders import load_holders
 from datafactory.runtime import Runtime
 
 DataDir = Annotated[
@@ -36,7 +37,7 @@ Host = Annotated[
 
 # What the demo may delete with --reset: only files it made itself, never the whole folder.
 _DEMO_FILES = ("datafactory.sqlite3", "jobs.sqlite3")
-_DEMO_FOLDERS = ("files", "keys")
+_DEMO_FOLDERS = ("files", "keys", "holders", "ttp")
 
 
 def register(app: typer.Typer) -> None:
@@ -64,6 +65,7 @@ def demo(
             added = demo_data.load(session, settings.base_url)
         with unit_of_work(runtime.sessions) as session:
             added["applications"] = load_applications(session, runtime.permits)
+        added.update(load_holders(runtime))
         report = demo_data.harvest_portal(runtime.sessions, settings.base_url)
         _announce(settings, added, report, serve=not no_serve)
         if not no_serve:
@@ -79,7 +81,7 @@ def _announce(
 ) -> None:
     say(
         f"Demo data in [bold]{settings.data_dir.resolve()}[/]: "
-        f"{added['organisations']} organisations, {added['people']} people and "
+        f"{added['organisations']} organisations, {added['people']} people, "
         f"{added['datasets']} datasets and {added.get('applications', 0)} access "
         "applications added."
     )
@@ -88,6 +90,13 @@ def _announce(
         f"{report['created']} created, {report['updated']} updated, "
         f"{report['unchanged']} unchanged, {report['failed']} failed."
     )
+    if added.get("register"):
+        say(
+            f"Trusted third party: {added['register']} residents, {added['claims']} "
+            f"claims and {added['employment']} employment spells "
+            f"({added['employment_matched']} linked to the register) pseudonymised for "
+            "the researcher's permit."
+        )
     _print_sign_ins()
     if serve:
         address = f"http://{settings.host}:{settings.port}"

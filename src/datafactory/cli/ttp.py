@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from datafactory.cli.common import open_runtime
 from datafactory.cli.output import console, plain, say
+from datafactory.cli.ttp_link import link
 from datafactory.core.db import unit_of_work
 from datafactory.core.errors import Forbidden, NotFound
 from datafactory.identity.actor import Actor
@@ -31,6 +32,7 @@ app = typer.Typer(
     help="The trusted third party: pseudonym domains, keys, files, re-identification.",
     no_args_is_help=True,
 )
+app.command("link")(link)
 domains_app = typer.Typer(help="Pseudonym domains.", no_args_is_help=True)
 keys_app = typer.Typer(help="The master keys.", no_args_is_help=True)
 reidentify_app = typer.Typer(

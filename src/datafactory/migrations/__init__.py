@@ -29,6 +29,7 @@ def metadata() -> MetaData:
     from datafactory.core.db import Base
     from datafactory.identity import models  # noqa: F401
     from datafactory.permits import models as permits  # noqa: F401
+    from datafactory.ttp import linkage_models  # noqa: F401
     from datafactory.ttp import models as ttp  # noqa: F401
 
     return Base.metadata

@@ -195,3 +195,83 @@ class CitizenLookedUp(LedgerEvent):
 
     def subject(self) -> str:
         return f"citizen:{self.person_ref}"
+
+
+# --- identifier matching ----------------------------------------------------------------
+# A run is ledgered when it starts and ends, with its counts; each clerical decision on a
+# review pair on its own. No event holds a name, a birth date, an address or a row key.
+
+
+@dataclass(frozen=True)
+class LinkageStarted(LedgerEvent):
+    """Linkage run ``run_id`` (``name``) started in domain ``domain`` over the files
+    ``sources`` (labels, never content), as a ``link_type`` (``link`` or ``dedupe``) run:
+    pairs scoring at least ``match_threshold`` are linked, those from ``review_threshold``
+    up go to clerical review. ``fields`` are the fields compared."""
+
+    action = "ttp.linkage.started"
+    run_id: int
+    name: str
+    domain: str
+    link_type: str
+    sources: tuple[str, ...]
+    fields: tuple[str, ...]
+    match_threshold: float
+    review_threshold: float
+
+    def subject(self) -> str:
+        return f"linkage-run:{self.run_id}"
+
+
+@dataclass(frozen=True)
+class LinkageFinished(LedgerEvent):
+    """Linkage run ``run_id`` finished: ``records`` records became ``persons`` persons of
+    the index; ``linked_pairs`` pairs scored at or above the match threshold and were
+    linked, ``review_pairs`` pairs wait for clerical review. ``new_pseudonyms`` pseudonyms
+    of the domain were handed out for the first time; ``outputs`` names the files written."""
+
+    action = "ttp.linkage.finished"
+    run_id: int
+    records: int
+    persons: int
+    linked_pairs: int
+    review_pairs: int
+    new_pseudonyms: int
+    outputs: tuple[str, ...]
+
+    def subject(self) -> str:
+        return f"linkage-run:{self.run_id}"
+
+
+@dataclass(frozen=True)
+class LinkageFailed(LedgerEvent):
+    """Linkage run ``run_id`` stopped without linking anything, for ``reason`` (a message
+    that never quotes the data)."""
+
+    action = "ttp.linkage.failed"
+    run_id: int
+    reason: str
+
+    def subject(self) -> str:
+        return f"linkage-run:{self.run_id}"
+
+
+@dataclass(frozen=True)
+class PairDecided(LedgerEvent):
+    """A TTP operator ``decision`` (``accepted`` or ``rejected``) review pair ``pair_id``
+    of run ``run_id``, scored ``match_probability``. On acceptance person
+    ``merged_person`` was merged into person ``kept_person`` (both None when the two
+    records already shared a person) and ``also_settled`` other pending pairs between the
+    same two persons were settled with it."""
+
+    action = "ttp.linkage.pair_decided"
+    pair_id: int
+    run_id: int
+    decision: str
+    match_probability: float
+    kept_person: int | None = None
+    merged_person: int | None = None
+    also_settled: int = 0
+
+    def subject(self) -> str:
+        return f"review-pair:{self.pair_id}"

@@ -29,6 +29,7 @@ from datafactory.web.api import quality as quality_api
 from datafactory.web.api import register as register_api
 from datafactory.web.api import system as system_api
 from datafactory.web.api import ttp as ttp_api
+from datafactory.web.api import ttp_linkage as ttp_linkage_api
 from datafactory.web.middleware import BodyLimit, Language, Metrics, RequestContext
 from datafactory.web.pages import (
     account,
@@ -46,6 +47,7 @@ from datafactory.web.pages import (
     quality,
     register,
     sign_in,
+    ttp_review,
 )
 from datafactory.web.pages import applications as applicant_pages
 from datafactory.web.templating import make_templates
@@ -91,6 +93,7 @@ def create_app(
         credentials_api.router,
         register_api.router,
         ttp_api.router,
+        ttp_linkage_api.router,
         home.router,
         sign_in.router,
         oidc.router,
@@ -107,6 +110,7 @@ def create_app(
         inbox.router,
         permit_pages.router,
         permit_changes.router,
+        ttp_review.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -24,6 +24,7 @@ NAVIGATION_LABELS = (
     N_("Applications"),
     N_("Handler queue"),
     N_("Inbox"),
+    N_("Clerical review"),
     N_("Public register"),
     N_("My account"),
     N_("People and roles"),

@@ -42,6 +42,7 @@ NAVIGATION = (
     NavItem("Handler queue", "/authority/queue", "permits.queue.view"),
     NavItem("Inbox", "/inbox", "permits.application.use"),
     NavItem("Public register", "/register", "permits.register.view"),
+    NavItem("Clerical review", "/ttp/review", "ttp.review.view"),
     NavItem("My account", "/account", "account.view"),
     NavItem("People and roles", "/admin/people", "identity.person.list"),
     NavItem("Audit ledger", "/audit", "audit.read"),
