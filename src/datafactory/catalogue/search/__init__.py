@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
-from datafactory.catalogue.models import Dataset
+from datafactory.catalogue.models import Dataset, DatasetVersion
 from datafactory.catalogue.schemas import DatasetDraft, DatasetStatus
 from datafactory.catalogue.search import entries, store
 from datafactory.catalogue.search.base import (
@@ -40,6 +40,7 @@ __all__ = [
     "backend",
     "datasets",
     "index_dataset",
+    "published",
     "remove",
     "search",
     "values_of",
@@ -68,8 +69,11 @@ def index_dataset(session: Session, dataset: Dataset, meta: DatasetDraft) -> Non
         bodies=bodies,
         facets=entries.facet_values(meta, entries.publisher_slug(session, dataset)),
     )
-    doc_id = store.insert_document(session, entry, entries.sort_titles(meta))
-    backend(session).write_text(session, _with_id(entry, doc_id))
+    doc_id, tokens = store.insert_document(session, entry, entries.sort_titles(meta))
+    entry = replace(
+        entry, doc_id=doc_id, tokens=tokens + entries.sample_tokens(dataset.id)
+    )
+    backend(session).write_text(session, entry)
 
 
 def remove(session: Session, dataset_id: str) -> None:
@@ -80,7 +84,7 @@ def remove(session: Session, dataset_id: str) -> None:
 
 
 def search(session: Session, query: SearchQuery) -> SearchResult:
-    counts = backend(session).search(session, query)
+    counts = store.run(session, backend(session), query)
     pairs = [(f, v) for f, values in counts.facets.items() for v in values]
     for facet, values in query.filters.items():
         pairs += [(facet, entries.normalise_filter(facet, v)) for v in values]
@@ -89,7 +93,13 @@ def search(session: Session, query: SearchQuery) -> SearchResult:
         Facet(name, _values(name, counts.facets.get(name, {}), query, labels))
         for name in FACETS
     )
-    return SearchResult(counts.items, counts.total, facets)
+    return SearchResult(
+        counts.items,
+        counts.total,
+        facets,
+        counts.total_approximate,
+        counts.facets_approximate,
+    )
 
 
 def datasets(session: Session, ids: Sequence[str]) -> list[Dataset]:
@@ -103,6 +113,31 @@ def datasets(session: Session, ids: Sequence[str]) -> list[Dataset]:
         )
     }
     return [found[i] for i in ids if i in found]
+
+
+def published(
+    session: Session, ids: Sequence[str]
+) -> list[tuple[Dataset, DatasetDraft]]:
+    """The published datasets with these ids, in the same order, each with its published
+    metadata: two queries for a whole page, where ``service.metadata_of`` takes one each.
+    """
+    rows = session.execute(
+        select(Dataset, DatasetVersion.document)
+        .join(
+            DatasetVersion,
+            and_(
+                DatasetVersion.dataset_id == Dataset.id,
+                DatasetVersion.number == Dataset.version,
+            ),
+        )
+        .where(Dataset.id.in_(ids), Dataset.status == DatasetStatus.published.value)
+    )
+    found = {row[0].id: (row[0], row[1]) for row in rows}
+    return [
+        (found[i][0], DatasetDraft.model_validate(found[i][1]))
+        for i in ids
+        if i in found
+    ]
 
 
 def values_of(session: Session, facet: str, contains: str = "") -> list[str]:
@@ -126,7 +161,3 @@ def _values(
         for v in sorted(selected - set(counted))
     ]
     return tuple(values)
-
-
-def _with_id(entry: Entry, doc_id: int) -> Entry:
-    return replace(entry, doc_id=doc_id)

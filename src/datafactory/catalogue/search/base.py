@@ -4,6 +4,10 @@ A query is words (all must match, in any of lb, fr, de, en; case and accents do 
 matter), facet filters (values of one facet are OR-ed, facets are AND-ed), one sort and a
 page. Words are extracted from the user's text here, once, so no backend ever sees query
 syntax from the user: quotes, ``*``, ``NEAR(`` or ``--`` are only separators.
+
+A backend answers questions about a ``Match`` (words, facet tokens, the title tier): its
+documents' ids in an order, their facet tokens, how many there are. ``store`` turns a
+``SearchQuery`` into those questions (docs/search.md, "How a search runs").
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -94,6 +98,10 @@ class SearchResult:
     """Dataset ids of the page, in order."""
     total: int
     facets: tuple[Facet, ...]
+    total_approximate: bool = False
+    """``total`` is an estimate from a sample (large result sets on PostgreSQL)."""
+    facets_approximate: bool = False
+    """Facet counts are estimates from a sample of the matches (large result sets)."""
 
 
 @dataclass(frozen=True)
@@ -109,25 +117,98 @@ class Entry:
     bodies: Mapping[str, str]
     """Language -> description and keywords."""
     facets: tuple[tuple[str, str], ...]
+    tokens: tuple[str, ...] = ()
+    """Facet tokens (``b12``: theme value 12) and sample tokens (``s256``) to match on."""
 
 
 @dataclass(frozen=True)
 class Counts:
-    """What a backend answers before labels: ids, total, raw facet counts."""
+    """What ``store`` answers before labels: ids, total, raw facet counts."""
 
     items: tuple[str, ...]
     total: int
     facets: Mapping[str, Mapping[str, int]]
+    total_approximate: bool = False
+    facets_approximate: bool = False
+
+
+Tier = Literal["any", "title", "not_title"]
+
+
+@dataclass(frozen=True)
+class Match:
+    """The documents a backend is asked about.
+
+    Every word must match (title, description or keywords, any language); ``tier``
+    narrows that to "every word in the title" or to "not every word in the title".
+    ``groups`` are facet (and sample) tokens: one token of each group must be there.
+    """
+
+    words: tuple[str, ...] = ()
+    groups: tuple[tuple[str, ...], ...] = ()
+    tier: Tier = "any"
+
+    def having(self, token: str) -> Match:
+        return Match(self.words, (*self.groups, (token,)), self.tier)
+
+    def in_tier(self, tier: Tier) -> Match:
+        return Match(self.words, self.groups, tier)
+
+
+#: One matching document as a backend answers it: (doc id, facet tokens, dataset id,
+#: whether every word is in its title). None where it would cost the backend a lookup:
+#: ``store`` looks the tokens up with ``facets_of``, and pages with SQL.
+Candidate = tuple[int, str | None, str | None, bool | None]
 
 
 class SearchIndex(Protocol):
-    """One adapter per backend (STYLE.md section 7): write the text index, query it."""
+    """One adapter per backend (STYLE.md section 7): write the text index, query it.
+
+    ``match`` never is empty (no words and no groups): ``store`` answers that one from
+    its own tables.
+    """
 
     def write_text(self, session: Session, entry: Entry) -> None: ...
 
     def remove_text(self, session: Session, doc_id: int) -> None: ...
 
-    def search(self, session: Session, query: SearchQuery) -> Counts: ...
+    def rows(
+        self, session: Session, match: Match, limit: int | None
+    ) -> list[Candidate]:
+        """Up to ``limit`` (or all) matching documents, in any order."""
+        ...
+
+    def facets_of(self, session: Session, doc_ids: list[int]) -> dict[int, str]:
+        """The facet tokens of these documents."""
+        ...
+
+    def count(self, session: Session, match: Match) -> int: ...
+
+    def estimate(self, session: Session, match: Match) -> int | None:
+        """A quick guess at ``count``, or None where fetching up to 10,001 matches
+        costs no more than guessing (an index that streams its matches)."""
+        ...
+
+    def newest(
+        self, session: Session, match: Match, offset: int, limit: int, small: bool
+    ) -> list[int]:
+        """Matching doc ids, highest (most recently published) first.
+
+        ``small``: the match set is known to have at most 10,000 documents.
+        """
+        ...
+
+    def by_title(
+        self,
+        session: Session,
+        match: Match,
+        column: str,
+        offset: int,
+        limit: int,
+        small: bool,
+    ) -> list[int]:
+        """Matching doc ids ordered by the sort-key column ``column``, then id."""
+        ...
 
 
 def unaccent(text: str) -> str:

@@ -3,10 +3,17 @@
 Facet values are vocabulary codes (``SOCI``, ``CSV``, ``CC_BY_4_0``), the publisher's slug,
 ``true``/``false`` for open, and keywords as written. Labels come back from the
 vocabularies in the reader's language.
+
+Backends match facet values as *tokens*: the facet's letter and the value's id in
+``search_facet_values`` (``b12``: theme value 12). A token ends in a digit, so no stemmer
+touches it, and it is one word for every tokenizer. *Sample tokens* put a document in
+fixed pseudo-random fractions of the catalogue (``s256``: one document in 256, chosen by
+a hash of the dataset id), so a large result set can be sampled through the same index.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
@@ -16,7 +23,14 @@ from sqlalchemy.orm import Session
 from datafactory.catalogue import vocabularies
 from datafactory.catalogue.models import Dataset
 from datafactory.catalogue.schemas import LANGUAGES, DatasetDraft, pick
+from datafactory.catalogue.search.base import FACETS
 from datafactory.identity.models import Organisation
+
+#: Facet -> the letter its tokens start with (never change: tokens are stored).
+LETTER: Mapping[str, str] = dict(zip(FACETS, "abcdefghi", strict=True))
+FACET_OF_LETTER: Mapping[str, str] = {v: k for k, v in LETTER.items()}
+#: A document carries ``s<n>`` for each n here that divides its hash: 1 in n documents.
+SAMPLE_LEVELS: tuple[int, ...] = (4, 16, 64, 256, 1024, 4096)
 
 #: Facet -> the vocabulary its values come from.
 VOCABULARY_OF: Mapping[str, str] = {
@@ -32,6 +46,17 @@ OPEN_LABELS: Mapping[str, Mapping[str, str]] = {
     "true": {"en": "Open", "fr": "Ouvert", "de": "Offen", "lb": "Oppen"},
     "false": {"en": "Protected", "fr": "Protégé", "de": "Geschützt", "lb": "Geschützt"},
 }
+
+
+def facet_token(facet: str, value_id: int) -> str:
+    return f"{LETTER[facet]}{value_id}"
+
+
+def sample_tokens(dataset_id: str) -> tuple[str, ...]:
+    """The sample tokens of a dataset: stable, and independent of when it was indexed."""
+    digest = hashlib.blake2b(dataset_id.encode(), digest_size=8).digest()
+    number = int.from_bytes(digest, "big")
+    return tuple(f"s{n}" for n in SAMPLE_LEVELS if number % n == 0)
 
 
 def code_of(facet: str, iri: str) -> str:

@@ -39,15 +39,21 @@ class DatasetDeletion(BaseModel):
 
 
 def public(
-    session: SessionDep, dataset: Dataset, base_url: str, *, draft: bool
+    session: SessionDep,
+    dataset: Dataset,
+    base_url: str,
+    *,
+    draft: bool,
+    metadata: DatasetDraft | None = None,
 ) -> DatasetPublic:
+    """``metadata``: the metadata to show, when the caller loaded it already."""
     return DatasetPublic(
         id=dataset.id,
         uri=str(rdf.dataset_uri(base_url, dataset.id)),
         status=DatasetStatus(dataset.status),
         publisher=str(dataset.publisher_id),
         version=dataset.version,
-        metadata=service.metadata_of(session, dataset, draft=draft),
+        metadata=metadata or service.metadata_of(session, dataset, draft=draft),
         created_at=dataset.created_at,
         modified_at=dataset.modified_at,
         published_at=dataset.published_at,
@@ -63,6 +69,12 @@ class FacetValueOut(BaseModel):
 
 class DatasetSearchPage(DatasetPage):
     facets: dict[str, list[FacetValueOut]]
+    total_approximate: bool = Field(
+        False, description="total is estimated from a sample (large result sets)."
+    )
+    facets_approximate: bool = Field(
+        False, description="Facet counts are estimated from a sample of the matches."
+    )
 
 
 @router.get("/api/v1/datasets")
@@ -74,17 +86,17 @@ def list_datasets(
 ) -> DatasetSearchPage:
     """Search the published datasets: words, facet filters, a sort, a page."""
     result = search.search(session, query)
-    datasets = {d.id: d for d in search.datasets(session, result.items)}
     return DatasetSearchPage(
         items=[
-            public(session, datasets[i], settings.base_url, draft=False)
-            for i in result.items
-            if i in datasets
+            public(session, d, settings.base_url, draft=False, metadata=meta)
+            for d, meta in search.published(session, result.items)
         ],
         total=result.total,
         facets={
             f.name: [FacetValueOut(**vars(v)) for v in f.values] for f in result.facets
         },
+        total_approximate=result.total_approximate,
+        facets_approximate=result.facets_approximate,
     )
 
 
