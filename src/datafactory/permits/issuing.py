@@ -10,9 +10,10 @@ ControlledAccessGrants visa per dataset, verifiable with ``/.well-known/jwks.jso
 from __future__ import annotations
 
 import hashlib
+import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import rdf
@@ -143,9 +144,10 @@ def issue_permit(
         return permit
     starts_on = max(form.start_date or today, today)
     ends_on = clocks.add_months(starts_on, duration)
-    count = session.scalar(select(func.count(Permit.id))) or 0
     permit = Permit(
-        reference=f"PRM-{now.year}-{count + 1:05d}",
+        # Numbered from the row's id once flushed: counting rows would give two permits
+        # granted at the same moment the same reference.
+        reference=f"pending-{uuid.uuid4().hex[:24]}",
         application_id=application.id,
         holder_id=application.applicant_id,
         organisation_id=application.organisation_id,
@@ -160,6 +162,7 @@ def issue_permit(
     )
     session.add(permit)
     session.flush()
+    permit.reference = f"PRM-{now.year}-{permit.id:05d}"
     permit.token = _sign(config, permit, now)
     ledger.record(
         session,
