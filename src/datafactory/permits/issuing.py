@@ -13,7 +13,7 @@ import hashlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import rdf
@@ -202,12 +202,21 @@ def get_permit(session: Session, actor: Actor, permit_id: int) -> Permit:
 
 
 def permits_of(session: Session, actor: Actor) -> list[Permit]:
+    """The permits that name the actor. A permit's users are the applicant and team of the
+    application that granted it or of a later amendment, so only those permits are read;
+    the frozen scope decides."""
     policy.ensure(actor, "permits.application.use")
-    return [
-        p
-        for p in session.scalars(select(Permit).order_by(Permit.id.desc()))
-        if actor.person_id in p.scope.get("users", [])
-    ]
+    mine = select(ApplicationParty.application_id).where(
+        ApplicationParty.person_id == actor.person_id,
+        ApplicationParty.party.in_([Party.applicant.value, Party.member.value]),
+    )
+    changed = select(Application.permit_id).where(Application.id.in_(mine))
+    candidates = session.scalars(
+        select(Permit)
+        .where(or_(Permit.application_id.in_(mine), Permit.id.in_(changed)))
+        .order_by(Permit.id.desc())
+    )
+    return [p for p in candidates if actor.person_id in p.scope.get("users", [])]
 
 
 def revoke_permit(
