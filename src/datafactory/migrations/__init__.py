@@ -30,6 +30,10 @@ def metadata() -> MetaData:
     from datafactory.identity import models  # noqa: F401
     from datafactory.permits import models as permits  # noqa: F401
     from datafactory.ttp import linkage_models  # noqa: F401
+    from datafactory.spe import models as spe  # noqa: F401
+    from datafactory.spe.airlock import models as airlock  # noqa: F401
+    from datafactory.spe.jobs import models as spe_jobs  # noqa: F401
+    from datafactory.spe.queries import models as spe_queries  # noqa: F401
     from datafactory.ttp import models as ttp  # noqa: F401
 
     return Base.metadata

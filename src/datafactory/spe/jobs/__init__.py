@@ -1,0 +1,1 @@
+"""Part of the secure processing environment; see spe/__init__.py."""
