@@ -24,6 +24,7 @@ def metadata() -> MetaData:
     from datafactory.catalogue.harvest import models as harvest  # noqa: F401
     from datafactory.catalogue.products import models as products  # noqa: F401
     from datafactory.catalogue.quality import models as quality  # noqa: F401
+    from datafactory.catalogue import sources  # noqa: F401
     from datafactory.catalogue.search import store  # noqa: F401
     from datafactory.core import jobs, ledger  # noqa: F401  (tables register on import)
     from datafactory.core.db import Base
