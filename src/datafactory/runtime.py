@@ -7,6 +7,7 @@ nothing is built at import time. It sits at the top of the house beside ``web`` 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -28,7 +29,11 @@ from datafactory.core.mail import Mailer, mailer_from
 from datafactory.identity.sign_in import SignInLimits
 from datafactory.permits.config import PermitsConfig
 from datafactory.permits.credentials import load_or_create_permit_key
+from datafactory.permits.daily import DailyReport
 from datafactory.permits.regimes import load_regimes
+from datafactory.privacy.sdc import DisclosureRules
+from datafactory.spe.config import EngineLimits, SandboxLimits, SpeConfig
+from datafactory.spe.workspaces import workspace_for_permit
 from datafactory.ttp.config import TtpConfig
 from datafactory.ttp.domains import retire_with_permit
 from datafactory.ttp.keys import open_custody
@@ -93,8 +98,31 @@ class Runtime:
             store=self.store,
             register_delay_working_days=self.settings.permits_register_delay_working_days,
             attachment_max_bytes=self.settings.permits_attachment_max_bytes,
-            # A permit that ends retires its pseudonym domain at the TTP.
-            listeners=(retire_with_permit,),
+            # A permit that ends retires its pseudonym domain at the TTP; a permit
+            # granted, changed or ended opens, follows or closes its SPE workspace.
+            listeners=(retire_with_permit, workspace_for_permit(self.spe)),
+        )
+
+    @cached_property
+    def spe(self) -> SpeConfig:
+        s = self.settings
+        return SpeConfig(
+            store=self.store,
+            work_dir=s.data_dir / "spe" / "work",
+            ttp=self.ttp,
+            base_url=s.base_url,
+            rules=DisclosureRules(threshold=s.spe_threshold),
+            engine=EngineLimits(
+                memory=s.spe_query_memory,
+                threads=s.spe_query_threads,
+                timeout_seconds=s.spe_query_timeout_seconds,
+            ),
+            sandbox=SandboxLimits(
+                cpu_seconds=s.spe_job_cpu_seconds,
+                memory_bytes=s.spe_job_memory_bytes,
+                wall_seconds=s.spe_job_wall_seconds,
+            ),
+            retention_days=s.spe_retention_days,
         )
 
     @cached_property
@@ -132,30 +160,73 @@ class Runtime:
             "audit.verify": verify_ledger_task,
             "permits.daily": self._permits_daily_task,
             "ttp.link": self._ttp_link_task,
+            "spe.prepare": self._spe_prepare_task,
+            "spe.job": self._spe_job_task,
             KIND: functools.partial(check_links_task, settings=self.settings),
             "catalogue.harvest": harvest_task(
                 self.settings.base_url, self.settings.harvest_max_bytes
             ),
         }
 
-    def _permits_daily_task(
-        self, context: JobContext, _params: dict[str, Any]
-    ) -> dict[str, Any]:
+    def daily_round(
+        self, progress: Callable[[int, int], None] = lambda _done, _total: None
+    ) -> tuple[DailyReport, list[str]]:
+        """The daily round: the permits' (expiry, reminders, e-mail), then the SPE's
+        destruction of workspaces whose retention after their permit has passed. It runs
+        after the permits' round so that a permit expiring today closes its workspace
+        first."""
+        from datafactory.permits import clocks
         from datafactory.permits.daily import run_daily
+        from datafactory.spe.workspaces import destroy_due
 
         report = run_daily(
-            context.sessions,
+            self.sessions,
             self.permits,
             self.mailer,
             sender=self.settings.smtp_sender,
-            progress=lambda done, total: context.progress(done, total),
+            progress=lambda done, _total: progress(done, 4),
+        )
+        with unit_of_work(self.sessions) as session:
+            destroyed = destroy_due(
+                session, self.spe, clocks.local_date(self.spe.now())
+            )
+        progress(4, 4)
+        return report, destroyed
+
+    def _permits_daily_task(
+        self, context: JobContext, _params: dict[str, Any]
+    ) -> dict[str, Any]:
+        report, destroyed = self.daily_round(
+            lambda done, total: context.progress(done, total)
         )
         return {
             "day": report.day.isoformat(),
             "expired": report.expired,
             "reminders": report.reminders,
             "emailed": report.emailed,
+            "workspaces_destroyed": destroyed,
         }
+
+    def _spe_prepare_task(
+        self, context: JobContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        from datafactory.spe.preparation import preparation_task
+
+        return preparation_task(
+            context,
+            params,
+            config=self.spe,
+            sql_connections=self.settings.spe_sql_connection_urls(),
+            holders_dir=self.settings.resolved_spe_holders_dir,
+        )
+
+    def _spe_job_task(
+        self, context: JobContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
+        from datafactory.spe.jobs.sandbox import BubblewrapRunner
+        from datafactory.spe.jobs.service import job_task
+
+        return job_task(context, params, config=self.spe, runner=BubblewrapRunner())
 
     def _ttp_link_task(
         self, context: JobContext, params: dict[str, Any]

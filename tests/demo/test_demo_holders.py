@@ -17,7 +17,12 @@ from datafactory.core import ledger
 from datafactory.core.ledger import LedgerEntry
 from datafactory.demo.applications import RESEARCHER_PERMIT_TITLE, load_applications
 from datafactory.demo.datasets import DATASETS
-from datafactory.demo.holders import HolderFiles, load_holders, write_holder_data
+from datafactory.demo.holders import (
+    DEMO_PEOPLE,
+    HolderFiles,
+    load_holders,
+    write_holder_data,
+)
 from datafactory.permits.models import Application, Permit
 from datafactory.privacy import matricule
 from datafactory.privacy.pseudonyms import is_well_formed
@@ -130,7 +135,7 @@ def test_the_demo_register_claims_and_employment_are_linked_and_pseudonymised(
         for name in ("population-register", "claims", "employment")
     }
     assert added["holder_files"] == 4
-    assert added["register"] == register.num_rows == 2000
+    assert added["register"] == register.num_rows == DEMO_PEOPLE
     assert added["claims"] == claims.num_rows
     assert added["employment"] == employment.num_rows
 

@@ -25,6 +25,8 @@ STEWARDS = frozenset({Role.data_steward, Role.catalogue_admin, Role.admin})
 REUSERS = frozenset({Role.reuser})
 AUTHORITY = frozenset({Role.handler, Role.decider, Role.auditor})
 TTP = frozenset({Role.ttp_operator})
+CHECKERS = frozenset({Role.output_checker})
+RELEASES = "/api/v1/spe/release-requests"
 
 EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/healthz"): ANYONE,
@@ -170,6 +172,31 @@ EXPECTED: dict[tuple[str, str], object] = {
     ("GET", "/api/v1/passport"): SIGNED_IN,
     ("GET", "/api/v1/notifications"): SIGNED_IN,
     ("POST", "/api/v1/notifications/{notification_id}/read"): SIGNED_IN,
+    ("GET", "/api/v1/datasets/{dataset_id}/source"): STEWARDS,
+    ("PUT", "/api/v1/datasets/{dataset_id}/source"): STEWARDS,
+    ("GET", "/api/v1/spe/workspaces"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}/tables/{table}/dummy"): SIGNED_IN,
+    ("POST", "/api/v1/spe/workspaces/{name}/queries"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}/queries"): SIGNED_IN,
+    ("POST", "/api/v1/spe/workspaces/{name}/preparation"): TTP,
+    ("POST", "/api/v1/spe/workspaces/{name}/jobs"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}/jobs"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}/jobs/{job_id}"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}/outputs"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{name}/preparation"): SIGNED_IN,
+    ("POST", "/api/v1/spe/workspaces/{workspace}/release-requests"): SIGNED_IN,
+    ("GET", "/api/v1/spe/workspaces/{workspace}/release-requests"): SIGNED_IN,
+    ("GET", f"{RELEASES}/queue"): CHECKERS,
+    ("GET", f"{RELEASES}/{{request_id}}"): SIGNED_IN,
+    ("POST", f"{RELEASES}/{{request_id}}/files"): SIGNED_IN,
+    ("DELETE", f"{RELEASES}/{{request_id}}/files/{{file_id}}"): SIGNED_IN,
+    ("POST", f"{RELEASES}/{{request_id}}/submission"): SIGNED_IN,
+    ("POST", f"{RELEASES}/{{request_id}}/withdrawal"): SIGNED_IN,
+    ("POST", f"{RELEASES}/{{request_id}}/reviews"): CHECKERS,
+    ("GET", f"{RELEASES}/{{request_id}}/files/{{file_id}}/inspection"): CHECKERS,
+    ("GET", f"{RELEASES}/{{request_id}}/files/{{file_id}}/download"): SIGNED_IN,
+    ("GET", "/api/v1/permits/{reference}/archive"): ANYONE,
 }
 
 # Values for path parameters: ids that point at nothing, so an allowed request ends in 404
@@ -195,6 +222,10 @@ PATH_VALUES = {
     "domain": "sector:nowhere",
     "request_id": "999999",
     "pair_id": "999999",
+    "workspace": "nowhere",
+    "table": "nope",
+    "file_id": "999999",
+    "reference": "PRM-NOPE",
 }
 
 

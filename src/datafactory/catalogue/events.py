@@ -53,3 +53,23 @@ class DatasetDeleted(LedgerEvent):
 
     def subject(self) -> str:
         return f"dataset:{self.dataset_id}"
+
+
+@dataclass(frozen=True)
+class DataSourceRegistered(LedgerEvent):
+    """A data steward registered (or ``replaced``) where a protected dataset's data
+    lives: its ``kind`` (parquet, csv, sql), the database ``connection`` name for SQL,
+    the workspace ``table_name`` it becomes and its ``person_column``. The location itself
+    stays out of the ledger; ``location_sha256`` identifies it."""
+
+    action = "catalogue.source.registered"
+    dataset_id: str
+    kind: str
+    connection: str | None
+    table_name: str
+    person_column: str | None
+    location_sha256: str
+    replaced: bool
+
+    def subject(self) -> str:
+        return f"dataset:{self.dataset_id}"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
@@ -233,3 +234,12 @@ def _dictionary(graph: Graph, dataset: URIRef, variables: list[Variable]) -> Non
         graph.add((column, DF.sensitivity, Literal(variable.sensitivity.value)))
         if variable.unit:
             graph.add((column, CSVW.unit, Literal(variable.unit)))
+        for term, value in (
+            (CSVW.minimum, variable.minimum),
+            (CSVW.maximum, variable.maximum),
+            (DF.nullRate, variable.null_rate),
+        ):
+            if value is not None:
+                graph.add(
+                    (column, term, Literal(Decimal(str(value)), datatype=XSD.decimal))
+                )

@@ -10,7 +10,14 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    field_validator,
+    model_validator,
+)
 
 LANGUAGES = ("lb", "fr", "de", "en")
 # What a reader sees when their language is missing: Luxembourg's administrative languages
@@ -74,8 +81,30 @@ class Variable(BaseModel):
     unit: str | None = Field(default=None, max_length=50)
     code_list: list[CodeValue] = Field(default_factory=list)
     sensitivity: Sensitivity = Sensitivity.other
+    minimum: float | None = Field(
+        default=None,
+        description="The smallest value; for a date or datetime, the earliest year.",
+    )
+    maximum: float | None = Field(
+        default=None,
+        description="The largest value; for a date or datetime, the latest year.",
+    )
+    null_rate: float | None = Field(
+        default=None, ge=0, le=1, description="The share of missing values, 0 to 1."
+    )
 
     _texts = field_validator("label", "description")(check_text)
+
+    @model_validator(mode="after")
+    def _range_in_order(self) -> Variable:
+        # Dummy data is drawn between the two: a reversed range has no values.
+        if (
+            self.minimum is not None
+            and self.maximum is not None
+            and self.minimum > self.maximum
+        ):
+            raise ValueError("minimum must not exceed maximum")
+        return self
 
 
 class DistributionIn(BaseModel):

@@ -16,11 +16,13 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from datafactory.catalogue.quality.checks import check_links_task
+from datafactory.cli import sources
 from datafactory.cli.common import open_runtime
 from datafactory.cli.output import say
 from datafactory.core.jobs import JobContext
 
 app = typer.Typer(help="Catalogue upkeep.", no_args_is_help=True)
+app.add_typer(sources.app, name="source")
 DataDir = Annotated[Path | None, typer.Option("--data-dir")]
 
 

@@ -17,6 +17,7 @@ from datafactory.cli import (
     people,
     permits,
     platform,
+    spe,
     ttp,
 )
 from datafactory.cli.output import fail
@@ -38,6 +39,7 @@ app.add_typer(catalogue.app, name="catalogue")
 app.add_typer(harvest.app, name="harvest")
 app.add_typer(permits.app, name="permits")
 app.add_typer(ttp.app, name="ttp")
+app.add_typer(spe.app, name="spe")
 
 
 def main() -> None:

@@ -10,16 +10,18 @@ from typing import Annotated, Any
 import typer
 import uvicorn
 from huey.consumer import Consumer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from datafactory import demo as demo_data
 from datafactory.cli.common import load_settings, open_runtime
 from datafactory.cli.output import console, fail, say
-from datafactory.core.config import Settings
+from datafactory.core.config import DEMO_MARKER, Settings
 from datafactory.core.db import unit_of_work
 from datafactory.core.jobs import InProcessWorker
 from datafactory.demo.applications import load_applications
 from datafactory.demo.holders import load_holders
+from datafactory.demo.workspace import load_workspace
 from datafactory.runtime import Runtime
 
 DataDir = Annotated[
@@ -37,7 +39,7 @@ Host = Annotated[
 
 # What the demo may delete with --reset: only files it made itself, never the whole folder.
 _DEMO_FILES = ("datafactory.sqlite3", "jobs.sqlite3")
-_DEMO_FOLDERS = ("files", "keys", "holders", "ttp")
+_DEMO_FOLDERS = ("files", "keys", "holders", "ttp", "spe")
 
 
 def register(app: typer.Typer) -> None:
@@ -60,12 +62,28 @@ def demo(
     if reset:
         _reset(settings.data_dir)
     with Runtime(settings) as runtime:
+        (settings.data_dir / DEMO_MARKER).write_text(
+            "This folder holds datafactory's demo data (`datafactory demo`): commands "
+            "run on it allow the demo's placeholder secrets.\n"
+        )
         runtime.migrate()
         with unit_of_work(runtime.sessions) as session:
             added = demo_data.load(session, settings.base_url)
         with unit_of_work(runtime.sessions) as session:
             added["applications"] = load_applications(session, runtime.permits)
         added.update(load_holders(runtime))
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
+        ) as bar:
+            task = bar.add_task("Preparing the SPE workspace demo", total=None)
+            added.update(
+                load_workspace(
+                    runtime,
+                    lambda done, total, _message: bar.update(
+                        task, completed=done, total=total
+                    ),
+                )
+            )
         report = demo_data.harvest_portal(runtime.sessions, settings.base_url)
         _announce(settings, added, report, serve=not no_serve)
         if not no_serve:
@@ -96,6 +114,14 @@ def _announce(
             f"claims and {added['employment']} employment spells "
             f"({added['employment_matched']} linked to the register) pseudonymised for "
             "the researcher's permit."
+        )
+    if added.get("workspace_person"):
+        say(
+            f"Secure processing environment: workspace [bold]demo[/] with "
+            f"{added['workspace_person']} people and {added['workspace_claim']} claims, "
+            "and one approved release. Ask it a question:\n"
+            '  datafactory spe query --workspace demo --user researcher "SELECT sex, '
+            'COUNT(*) AS people FROM person GROUP BY sex"'
         )
     _print_sign_ins()
     if serve:

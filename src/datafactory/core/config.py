@@ -48,6 +48,10 @@ class OidcProvider(BaseModel):
         raise ConfigurationError(f"OIDC provider {self.name!r} has no client secret")
 
 
+DEMO_MARKER = "DEMO"
+"""A file `datafactory demo` leaves in its data folder: the folder holds demo data."""
+
+
 class Settings(BaseSettings):
     """The platform's settings. Defaults give the embedded demo: SQLite and a local folder."""
 
@@ -197,6 +201,50 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest file the TTP's API pseudonymises in one request.",
     )
+    spe_retention_days: int = Field(
+        default=30,
+        ge=0,
+        le=183,
+        description="Days a workspace outlives its permit before it is destroyed and "
+        "its key shredded (EHDS: at most six months).",
+    )
+    spe_holders_dir: Path | None = Field(
+        default=None,
+        description="Folder of the data holders' extracts a data source may name by "
+        "absolute path (default: holders/ in the data folder).",
+    )
+    spe_sql_connections: SecretStr | None = Field(
+        default=None,
+        description="JSON object naming the databases SQL data sources read from, "
+        'e.g. {"cns": "postgresql+psycopg://reader@cns-db/claims"}; kept secret.',
+    )
+    spe_threshold: int = Field(
+        default=10,
+        ge=2,
+        description="Fewest people a released cell of an output table may count.",
+    )
+    spe_query_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="Longest time one query of the gate may run."
+    )
+    spe_query_memory: str = Field(
+        default="2GB",
+        pattern=r"^[0-9]+(\.[0-9]+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="Memory one query of the gate may use (DuckDB's memory_limit).",
+    )
+    spe_query_threads: int = Field(
+        default=2, ge=1, le=64, description="Threads one query of the gate may use."
+    )
+    spe_job_cpu_seconds: int = Field(
+        default=600, ge=1, description="CPU seconds one sandboxed job may use."
+    )
+    spe_job_memory_bytes: int = Field(
+        default=4 * 1024**3,
+        ge=64 * 1024**2,
+        description="Address space one sandboxed job may use.",
+    )
+    spe_job_wall_seconds: int = Field(
+        default=900, ge=1, description="Wall-clock time one sandboxed job may run."
+    )
     smtp_host: str | None = Field(
         default=None,
         description="Mail server for e-mail notifications; unset: no e-mail is sent "
@@ -252,6 +300,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _require_secrets_outside_demo(self) -> Settings:
+        # A folder made by `datafactory demo` stays a demo folder, so that every command
+        # run on it afterwards (`datafactory spe query ...`) works without secrets.
+        if not self.demo and (self.data_dir / DEMO_MARKER).is_file():
+            self.demo = True
         if self.secret_key is None and self.secret_key_file is None:
             if not self.demo:
                 raise ValueError(
@@ -275,6 +327,28 @@ class Settings(BaseSettings):
     @property
     def resolved_signing_key_file(self) -> Path:
         return self.signing_key_file or self.data_dir / "keys" / "ledger-ed25519.pem"
+
+    @property
+    def resolved_spe_holders_dir(self) -> Path:
+        return self.spe_holders_dir or self.data_dir / "holders"
+
+    def spe_sql_connection_urls(self) -> dict[str, str]:
+        """The named databases of SQL data sources (a method: it reads a secret)."""
+        if self.spe_sql_connections is None:
+            return {}
+        try:
+            urls = json.loads(self.spe_sql_connections.get_secret_value())
+        except json.JSONDecodeError:
+            urls = None
+        if not isinstance(urls, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in urls.items()
+        ):
+            # Never quote the value: it holds passwords.
+            raise ValueError(
+                "DATAFACTORY_SPE_SQL_CONNECTIONS must be a JSON object of names to "
+                "database URLs"
+            )
+        return urls
 
     @property
     def resolved_ttp_key_file(self) -> Path:

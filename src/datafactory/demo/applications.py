@@ -540,6 +540,12 @@ _DIABETES = _Scenario(
                     "Regional differences in access to care are a research question;"
                     " results are published by canton only.",
                 ),
+                (
+                    "nationality",
+                    "Uptake of follow-up differs between Luxembourg nationals and"
+                    " residents of other nationalities, the largest groups of the"
+                    " country; results are published by broad group only.",
+                ),
             ),
             _dataset(
                 "claims",
@@ -549,7 +555,12 @@ _DIABETES = _Scenario(
                     " trusted third party before delivery.",
                 ),
                 ("claim_date", "Orders the acts of each pathway over the five years."),
+                ("year", "The yearly pathway is the unit of the main analysis."),
                 ("act_code", "Identifies HbA1c tests, eye and foot examinations."),
+                (
+                    "care_type",
+                    "Separates primary, specialist and hospital care in the pathway.",
+                ),
                 ("diagnosis_group", "Selects the diabetes cohort and complications."),
                 ("amount", "Costs of each pathway for the health-economic analysis."),
             ),
@@ -596,8 +607,8 @@ _DIABETES = _Scenario(
             Command.comment,
             "Request the matricule in both datasets only as the linkage key: the"
             " trusted third party replaces it with a pseudonym, so justify it that way."
-            " Nationality is not needed for your question; leaving it out keeps the"
-            " request minimal.",
+            " If you keep nationality, say which comparison needs it and how small"
+            " groups will be protected in the outputs.",
             hour=14,
         ),
         _save(113),

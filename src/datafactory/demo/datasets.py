@@ -81,15 +81,23 @@ def _open(
 
 
 def _variable(
-    name: str, label: str, kind: str, sensitivity: str, unit: str | None = None
+    name: str,
+    label: str,
+    kind: str,
+    sensitivity: str,
+    unit: str | None = None,
+    codes: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    return {
+    variable: dict[str, Any] = {
         "name": name,
         "label": {"en": label},
         "type": kind,
         "sensitivity": sensitivity,
         "unit": unit,
     }
+    if codes:
+        variable["code_list"] = [{"code": code} for code in codes]
+    return variable
 
 
 # (publisher slug, contact, metadata)
@@ -281,7 +289,7 @@ _CURATED: tuple[tuple[str, str, dict[str, Any]], ...] = (
                     "direct_identifier",
                 ),
                 _variable("birth_year", "Year of birth", "integer", "quasi_identifier"),
-                _variable("sex", "Sex", "code", "quasi_identifier"),
+                _variable("sex", "Sex", "code", "quasi_identifier", codes=("F", "M")),
                 _variable(
                     "commune", "Commune of residence", "code", "quasi_identifier"
                 ),
@@ -325,8 +333,52 @@ _CURATED: tuple[tuple[str, str, dict[str, Any]], ...] = (
                     "direct_identifier",
                 ),
                 _variable("claim_date", "Date of the act", "date", "quasi_identifier"),
-                _variable("act_code", "Nomenclature code", "code", "sensitive"),
-                _variable("diagnosis_group", "Diagnosis group", "code", "sensitive"),
+                _variable("year", "Year of the act", "integer", "quasi_identifier"),
+                _variable(
+                    "act_code",
+                    "Nomenclature code",
+                    "code",
+                    "sensitive",
+                    codes=(
+                        "C1",
+                        "C3",
+                        "ENDO",
+                        "HBA1C",
+                        "HOS",
+                        "LAB",
+                        "OPH",
+                        "PHY",
+                        "POD",
+                    ),
+                ),
+                _variable(
+                    "care_type",
+                    "Type of care",
+                    "code",
+                    "sensitive",
+                    codes=(
+                        "general_practice",
+                        "hospital",
+                        "laboratory",
+                        "paramedical",
+                        "specialist",
+                    ),
+                ),
+                _variable(
+                    "diagnosis_group",
+                    "Diagnosis group",
+                    "code",
+                    "sensitive",
+                    codes=(
+                        "cardiovascular",
+                        "diabetes",
+                        "infectious",
+                        "mental_health",
+                        "musculoskeletal",
+                        "other",
+                        "respiratory",
+                    ),
+                ),
                 _variable("amount", "Amount reimbursed", "decimal", "other", "EUR"),
             ],
         },

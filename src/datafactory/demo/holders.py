@@ -7,8 +7,8 @@ the global generator is never touched) as Parquet files::
                                                  nationality (one row per resident)
     holders/statec/register-identities.parquet   matricule, first_name, surname,
                                                  birth_date, sex, postcode
-    holders/cns/claims.parquet                   matricule, claim_date, act_code,
-                                                 diagnosis_group, amount
+    holders/cns/claims.parquet                   matricule, claim_date, year, act_code,
+                                                 care_type, diagnosis_group, amount
     holders/adem/employment.parquet              first_name, surname, birth_date, sex,
                                                  postcode, spell_start, spell_end, status,
                                                  nace_sector, hours_per_week
@@ -88,6 +88,8 @@ EXTRACT_DATE = date(2024, 12, 31)
 CLAIMS_FROM = date(2019, 1, 1)
 """The claims cover 2019 to 2024, the study period of the researcher's permit."""
 
+DEMO_PEOPLE = 5000
+"""Residents of the demo: enough that ordinary aggregates in the SPE pass the rules."""
 REGISTER_FILE = "population-register.parquet"
 CLAIMS_FILE = "claims.parquet"
 EMPLOYMENT_FILE = "employment.parquet"
@@ -227,6 +229,18 @@ _ACTS: dict[str, tuple[str, tuple[float, float]]] = {
     "PHY": ("Physiotherapy session", (28.0, 36.0)),
     "HOS": ("Hospital procedure", (180.0, 2400.0)),
 }
+CARE_TYPES: dict[str, str] = {
+    "C1": "general_practice",
+    "C3": "specialist",
+    "ENDO": "specialist",
+    "OPH": "specialist",
+    "HBA1C": "laboratory",
+    "LAB": "laboratory",
+    "POD": "paramedical",
+    "PHY": "paramedical",
+    "HOS": "hospital",
+}
+"""The CNS's broad type of care of each act, the ``care_type`` of the claims."""
 _GENERAL_ACTS = ("C1", "C1", "C1", "C3", "LAB", "LAB", "PHY", "HOS")
 _DIABETES_ACTS = ("C1", "C1", "HBA1C", "HBA1C", "ENDO", "OPH", "POD", "LAB")
 _DIAGNOSIS_GROUPS = (
@@ -433,7 +447,9 @@ def _claims_table(rng: random.Random, residents: Sequence[_Resident]) -> Any:
         {
             "matricule": pa.array([r[1] for r in rows], pa.string()),
             "claim_date": pa.array([r[0] for r in rows], pa.date32()),
+            "year": pa.array([r[0].year for r in rows], pa.int32()),
             "act_code": pa.array([r[2] for r in rows], pa.string()),
+            "care_type": pa.array([CARE_TYPES[r[2]] for r in rows], pa.string()),
             "diagnosis_group": pa.array([r[3] for r in rows], pa.string()),
             "amount": pa.array([r[4] for r in rows], pa.decimal128(10, 2)),
         }
@@ -820,7 +836,7 @@ def load_holders(runtime: DemoRuntime) -> dict[str, int]:
     files = HolderFiles.at(data / "holders")
     made = 0
     if not files.exist():
-        write_holder_data(data / "holders")
+        write_holder_data(data / "holders", people=DEMO_PEOPLE)
         made = len(files.paths)
     with unit_of_work(runtime.sessions) as session:
         reference = researcher_permit_reference(session)

@@ -21,20 +21,20 @@ HERE = Path(__file__).parent
 def metadata() -> MetaData:
     """Every room's tables, for autogenerate and for checks that models match migrations."""
     from datafactory.catalogue import models as catalogue  # noqa: F401
+    from datafactory.catalogue import sources  # noqa: F401
     from datafactory.catalogue.harvest import models as harvest  # noqa: F401
     from datafactory.catalogue.products import models as products  # noqa: F401
     from datafactory.catalogue.quality import models as quality  # noqa: F401
-    from datafactory.catalogue import sources  # noqa: F401
     from datafactory.catalogue.search import store  # noqa: F401
     from datafactory.core import jobs, ledger  # noqa: F401  (tables register on import)
     from datafactory.core.db import Base
     from datafactory.identity import models  # noqa: F401
     from datafactory.permits import models as permits  # noqa: F401
-    from datafactory.ttp import linkage_models  # noqa: F401
     from datafactory.spe import models as spe  # noqa: F401
     from datafactory.spe.airlock import models as airlock  # noqa: F401
     from datafactory.spe.jobs import models as spe_jobs  # noqa: F401
     from datafactory.spe.queries import models as spe_queries  # noqa: F401
+    from datafactory.ttp import linkage_models  # noqa: F401
     from datafactory.ttp import models as ttp  # noqa: F401
 
     return Base.metadata

@@ -28,6 +28,8 @@ policy.register(
         "spe.workspace.use": _signed_in,
         "spe.workspace.manage": policy.having(Role.spe_operator),
         "spe.workspace.oversee": policy.having(Role.spe_operator, Role.auditor),
+        # Preparation reads the holders' data and makes pseudonyms: the TTP's work.
+        "spe.workspace.prepare": policy.having(Role.ttp_operator),
         "spe.output.check": policy.having(Role.output_checker),
         "spe.archive.view": _anyone,
     },

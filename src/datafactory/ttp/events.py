@@ -275,3 +275,34 @@ class PairDecided(LedgerEvent):
 
     def subject(self) -> str:
         return f"review-pair:{self.pair_id}"
+
+
+# --- workspace keys ---------------------------------------------------------------------
+# The TTP holds the key of every workspace of the secure processing environment; the
+# ledger names the workspace and the master key version, never the key.
+
+
+@dataclass(frozen=True)
+class WorkspaceKeyIssued(LedgerEvent):
+    """A new random key was made for workspace ``workspace`` and stored wrapped under a
+    key derived from master key version ``master_version``."""
+
+    action = "ttp.workspace_key.issued"
+    workspace: str
+    master_version: int
+
+    def subject(self) -> str:
+        return f"workspace-key:{self.workspace}"
+
+
+@dataclass(frozen=True)
+class WorkspaceKeyShredded(LedgerEvent):
+    """The key of workspace ``workspace`` (wrapped under master key version
+    ``master_version``) was deleted: every file sealed with it is unreadable for good."""
+
+    action = "ttp.workspace_key.shredded"
+    workspace: str
+    master_version: int
+
+    def subject(self) -> str:
+        return f"workspace-key:{self.workspace}"

@@ -59,7 +59,7 @@ from datafactory.core.errors import FieldError, Forbidden, InvalidInput, NotFoun
 from datafactory.core.jobs import Job, JobContext
 from datafactory.identity import policy
 from datafactory.identity.actor import Actor
-from datafactory.identity.models import Person, Role
+from datafactory.identity.models import Person
 from datafactory.ttp.config import TtpConfig
 from datafactory.ttp.domains import open_domain
 from datafactory.ttp.events import (
@@ -1573,6 +1573,3 @@ def _job_actor(context: JobContext) -> Actor:
         if person is None or not person.active:
             return Actor.anonymous()
         return Actor.for_person(person)
-
-
-policy.register({"ttp.link.run": policy.having(Role.ttp_operator)})

@@ -119,3 +119,22 @@ class MasterKeyCheck(Base):
     version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     check_value: Mapped[str] = mapped_column(String(64))
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WorkspaceKey(Base):
+    """The key of one workspace of the secure processing environment, wrapped.
+
+    ``wrapped`` is the 256-bit workspace key encrypted (AES-GCM) under a key derived from
+    master key ``master_version``; the workspace's name is its associated data, so a
+    wrapped key copied to another workspace does not open. Deleting the row shreds every
+    file of the workspace.
+    """
+
+    __tablename__ = "ttp_workspace_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    workspace: Mapped[str] = mapped_column(String(80), unique=True)
+    master_version: Mapped[int] = mapped_column(Integer)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

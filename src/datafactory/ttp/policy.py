@@ -32,6 +32,7 @@ policy.register(
         "ttp.domain.manage": policy.having(Role.ttp_operator),
         "ttp.file.pseudonymise": policy.having(Role.ttp_operator),
         "ttp.key.rotate": policy.having(Role.ttp_operator),
+        "ttp.link.run": policy.having(Role.ttp_operator),
         "ttp.reidentify": _operator_person,
         "ttp.lookup": _lookup,
     }

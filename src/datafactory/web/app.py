@@ -16,6 +16,7 @@ from datafactory.core.config import Settings
 from datafactory.core.logs import configure_logging
 from datafactory.runtime import Runtime
 from datafactory.web import problems
+from datafactory.web.api import airlock as airlock_api
 from datafactory.web.api import audit as audit_api
 from datafactory.web.api import catalogue as catalogue_api
 from datafactory.web.api import ckan as ckan_api
@@ -27,6 +28,8 @@ from datafactory.web.api import permits as permits_api
 from datafactory.web.api import products as products_api
 from datafactory.web.api import quality as quality_api
 from datafactory.web.api import register as register_api
+from datafactory.web.api import sources as sources_api
+from datafactory.web.api import spe as spe_api
 from datafactory.web.api import system as system_api
 from datafactory.web.api import ttp as ttp_api
 from datafactory.web.api import ttp_linkage as ttp_linkage_api
@@ -94,6 +97,9 @@ def create_app(
         register_api.router,
         ttp_api.router,
         ttp_linkage_api.router,
+        sources_api.router,
+        spe_api.router,
+        airlock_api.router,
         home.router,
         sign_in.router,
         oidc.router,
