@@ -30,7 +30,8 @@ def loaded(runtime, committed):
     return load_workspace(runtime)
 
 
-def test_the_demo_workspace_holds_person_and_claim(db, loaded):
+def test_the_demo_workspace_is_prepared_released_and_archived(runtime, db, loaded):
+    """One demo load serves every check: loading it takes a while."""
     workspace = db.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
     assert workspace.status == WorkspaceStatus.ready
     specs = table_specs(db, workspace)
@@ -42,19 +43,14 @@ def test_the_demo_workspace_holds_person_and_claim(db, loaded):
     assert loaded["workspace_person"] >= 5000
     assert loaded["workspace_claim"] > loaded["workspace_person"]
 
-
-def test_the_demo_has_one_approved_release_with_its_sql_archived(db, loaded):
     request = db.scalars(select(ReleaseRequest)).one()
     assert request.status == "approved"
-    workspace = db.scalar(select(Workspace).where(Workspace.name == DEMO_WORKSPACE))
     permit = db.get(Permit, workspace.permit_id)
     archive = permit_archive(db, permit.reference)
     assert [e.text for e in archive.entries] == [RELEASE_SQL]
     assert permit.results_url.endswith(f"/permits/{permit.reference}/archive")
 
-
-def test_loading_again_changes_nothing(runtime, loaded):
-    assert load_workspace(runtime) == {}
+    assert load_workspace(runtime) == {}  # loading again changes nothing
 
 
 def test_the_cli_answers_the_demo_query_at_once(monkeypatch, capsys, settings, loaded):

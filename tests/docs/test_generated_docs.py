@@ -126,8 +126,8 @@ def test_docs_check_names_the_stale_file(tmp_path):
     result = runner.invoke(app, ["docs", "check", "--root", str(tmp_path)])
     assert result.exit_code == 1
     assert (
-        "docs/configuration.md, docs/ledger-events.md, docs/cli.md, docs/permits-workflow.md are stale"
-        in (result.output)
+        "docs/configuration.md, docs/ledger-events.md, docs/cli.md, "
+        "docs/permits-workflow.md, docs/spe-sql.md are stale" in (result.output)
     )
 
     result = runner.invoke(app, ["docs", "generate", "--root", str(tmp_path)])

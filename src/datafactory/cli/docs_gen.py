@@ -13,6 +13,7 @@ at a fixed width without colours, no dates.
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import importlib
 import importlib.util
@@ -36,7 +37,8 @@ CONFIGURATION = "docs/configuration.md"
 LEDGER_EVENTS = "docs/ledger-events.md"
 CLI = "docs/cli.md"
 PERMIT_WORKFLOW = "docs/permits-workflow.md"
-GENERATED = (CONFIGURATION, LEDGER_EVENTS, CLI, PERMIT_WORKFLOW)
+SPE_SQL = "docs/spe-sql.md"
+GENERATED = (CONFIGURATION, LEDGER_EVENTS, CLI, PERMIT_WORKFLOW, SPE_SQL)
 HELP_WIDTH = 80
 PROGRAM = "datafactory"
 
@@ -58,12 +60,14 @@ def default_root() -> Path:
 
 
 def render_all() -> dict[str, str]:
-    """Every generated file's path (relative to the project root) and its content."""
+    """Every generated file's path (relative to the project root) and its content. The
+    SQL reference reads the spec tests of the source checkout, wherever it is written."""
     return {
         CONFIGURATION: configuration_md(),
         LEDGER_EVENTS: ledger_events_md(),
         CLI: cli_md(),
         PERMIT_WORKFLOW: permit_workflow_md(),
+        SPE_SQL: spe_sql_md(default_root()),
     }
 
 
@@ -479,3 +483,36 @@ def _period(period: Any) -> str:
     if period.days:
         parts.append(f"{period.days} day{'s' if period.days != 1 else ''}")
     return " and ".join(parts) or "none"
+
+
+# --- spe-sql.md ---------------------------------------------------------------------------
+
+
+def spe_sql_md(root: Path) -> str:
+    """The SQL the query gate accepts, from the spec tests' docstrings (STYLE §9): every
+    accepted construct has a spec test run on every engine, so this reference cannot
+    promise what the engines do not do."""
+    lines = [
+        _notice("the docstrings of tests/spec/"),
+        "",
+        "# The SQL of the query gate",
+        "",
+        "What a workspace member may ask through the query gate (see [spe.md](spe.md)). "
+        "Each entry is a spec test that every engine (DuckDB, SQLite) passes; anything "
+        "else is refused with a reason naming the construct, and every answer still goes "
+        "through the disclosure rules.",
+    ]
+    for path in sorted((root / "tests" / "spec").glob("*/test_*.py")):
+        module = ast.parse(path.read_text(encoding="utf-8"))
+        title = (ast.get_docstring(module) or path.stem).strip()
+        heading, _, rest = title.partition(":")
+        lines += ["", f"## {heading.strip()}", ""]
+        if rest.strip():
+            text = " ".join(rest.split())
+            lines += [text[0].upper() + text[1:], ""]
+        for node in module.body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                doc = ast.get_docstring(node)
+                if doc:
+                    lines.append(f"- {' '.join(doc.split())}")
+    return _finish(lines)
