@@ -103,11 +103,17 @@ class GateWorld:
 
 
 def build_gate_world(
-    committed: Callable[[Callable[[Session], Any]], Any], runtime: Any, tmp_path: Path
+    committed: Callable[[Callable[[Session], Any]], Any],
+    runtime: Any,
+    tmp_path: Path,
+    *,
+    spe: SpeConfig | None = None,
 ) -> GateWorld:
+    """``spe`` defaults to a config of the test's own; pass ``runtime.spe`` when the web
+    app (which uses the runtime's) must read the workspace too."""
     clock = Clock(datetime(2026, 11, 2, 9, 0, tzinfo=UTC))
     workspaces.TABLE_CACHE.clear()
-    spe = SpeConfig(
+    spe = spe or SpeConfig(
         store=runtime.store,
         work_dir=tmp_path / "spe-work",
         ttp=ttp_config(tmp_path, clock=clock),
