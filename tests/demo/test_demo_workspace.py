@@ -96,3 +96,9 @@ def test_the_cli_answers_the_demo_query_at_once(monkeypatch, capsys, settings, l
     assert code == 1
     assert "refused" in err
     assert "Traceback" not in err
+
+    code, _, err = run(
+        "spe", "prepare", "--workspace", "demo", "--as", "ttp@demo.datafactory.lu"
+    )
+    assert code == 1
+    assert "is ready" in err  # prepared once: its tables are not replaced under it

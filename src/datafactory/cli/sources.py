@@ -14,17 +14,16 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import sources
 from datafactory.catalogue.sources import DataSourceIn, SourceKind
-from datafactory.cli.common import open_runtime
+from datafactory.cli.common import open_runtime, person_actor
 from datafactory.cli.output import console, say
 from datafactory.core.db import unit_of_work
-from datafactory.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from datafactory.core.errors import FieldError, InvalidInput
 from datafactory.identity.actor import Actor
-from datafactory.identity.models import Person, Role
+from datafactory.identity.models import Role
 
 app = typer.Typer(
     help="Where protected datasets' data lives (stewards only).", no_args_is_help=True
@@ -40,14 +39,7 @@ ADMIN = Actor(
 
 
 def acting(session: Session, email: str | None) -> Actor:
-    if email is None:
-        return ADMIN
-    person = session.scalar(select(Person).where(Person.email == email.strip().lower()))
-    if person is None:
-        raise NotFound(f"there is no person with the address {email}")
-    if not person.active:
-        raise Forbidden(f"{email} is deactivated")
-    return Actor.for_person(person)
+    return ADMIN if email is None else person_actor(session, email)
 
 
 @app.command("set")

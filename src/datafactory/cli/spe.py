@@ -13,17 +13,18 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datafactory.cli.common import open_runtime
+from datafactory.cli.common import open_runtime, person_actor
 from datafactory.cli.output import console, errors, fail, plain, say
 from datafactory.core.db import unit_of_work
-from datafactory.core.errors import Forbidden, NotFound
+from datafactory.core.errors import NotFound
 from datafactory.identity.actor import Actor
 from datafactory.identity.models import Person, Role
-from datafactory.spe import workspaces
+from datafactory.spe import preparation, workspaces
 from datafactory.spe.queries import gate
 
 app = typer.Typer(
@@ -47,19 +48,15 @@ def person_named(session: Session, who: str) -> Actor:
     person's address starts with."""
     who = who.strip().lower()
     if "@" in who:
-        found = list(session.scalars(select(Person).where(Person.email == who)))
-    else:
-        found = list(
-            session.scalars(select(Person).where(Person.email.startswith(f"{who}@")))
-        )
+        return person_actor(session, who)
+    found = list(
+        session.scalars(select(Person.email).where(Person.email.startswith(f"{who}@")))
+    )
     if not found:
         raise NotFound(f"there is no person {who!r}")
     if len(found) > 1:
         raise NotFound(f"{who!r} names several people: give the whole e-mail address")
-    person = found[0]
-    if not person.active:
-        raise Forbidden(f"{person.email} is deactivated")
-    return Actor.for_person(person)
+    return person_actor(session, found[0])
 
 
 @app.command()
@@ -165,3 +162,37 @@ def list_workspaces(
     if not found:
         fail("there are no workspaces")
     console.print(table)
+
+
+@app.command()
+def prepare(
+    workspace: Annotated[str, typer.Option("--workspace", "-w")],
+    as_: Annotated[
+        str,
+        typer.Option("--as", help="The TTP operator preparing it (e-mail address)."),
+    ],
+    data_dir: DataDir = None,
+) -> None:
+    """Prepare a workspace's tables from its permit's data sources (the TTP's job)."""
+    with open_runtime(data_dir) as runtime:
+        with unit_of_work(runtime.sessions) as session:
+            actor = person_actor(session, as_)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
+        ) as bar:
+            task = bar.add_task(f"Preparing {workspace}", total=None)
+            report = preparation.prepare_workspace(
+                runtime.sessions,
+                runtime.spe,
+                actor,
+                workspace,
+                sql_connections=runtime.settings.spe_sql_connection_urls(),
+                holders_dir=runtime.settings.resolved_spe_holders_dir,
+                progress=lambda done, total, message: bar.update(
+                    task, completed=done, total=total, description=message
+                ),
+            )
+    if not report.ok:
+        fail(f"workspace {workspace} was not prepared: {'; '.join(report.errors)}")
+    for table in report.tables:
+        say(f"{table.name}: {table.rows:,} rows, {len(table.variables)} variables")

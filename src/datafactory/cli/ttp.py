@@ -15,16 +15,14 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datafactory.cli.common import open_runtime
+from datafactory.cli.common import open_runtime, person_actor
 from datafactory.cli.output import console, plain, say
 from datafactory.cli.ttp_link import link
 from datafactory.core.db import unit_of_work
-from datafactory.core.errors import Forbidden, NotFound
 from datafactory.identity.actor import Actor
-from datafactory.identity.models import Person, Role
+from datafactory.identity.models import Role
 from datafactory.ttp import domains, files, lookup, reidentification
 from datafactory.ttp.models import DomainKind, RequestStatus
 
@@ -56,14 +54,7 @@ OPERATOR = Actor(
 
 
 def acting(session: Session, email: str | None) -> Actor:
-    if email is None:
-        return OPERATOR
-    person = session.scalar(select(Person).where(Person.email == email.strip().lower()))
-    if person is None:
-        raise NotFound(f"there is no person with the address {email}")
-    if not person.active:
-        raise Forbidden(f"{email} is deactivated")
-    return Actor.for_person(person)
+    return OPERATOR if email is None else person_actor(session, email)
 
 
 # --- domains ----------------------------------------------------------------------------

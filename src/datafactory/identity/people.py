@@ -70,6 +70,21 @@ def create_person(
     return person
 
 
+def actor_of_ref(session: Session, ref: str) -> Actor:
+    """The actor an ``actor.ref`` (``person:12``) names, as they are now: a background
+    job acts for whoever requested it, with that person's current roles; a person gone
+    or deactivated since is nobody."""
+    kind, _, number = ref.partition(":")
+    person = (
+        session.get(Person, int(number))
+        if kind == "person" and number.isdigit()
+        else None
+    )
+    if person is None or not person.active:
+        return Actor.anonymous()
+    return Actor.for_person(person)
+
+
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@"):

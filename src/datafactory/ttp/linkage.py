@@ -57,9 +57,8 @@ from datafactory.core import ledger
 from datafactory.core.db import Base, UTCDateTime, unit_of_work
 from datafactory.core.errors import FieldError, Forbidden, InvalidInput, NotFound
 from datafactory.core.jobs import Job, JobContext
-from datafactory.identity import policy
+from datafactory.identity import people, policy
 from datafactory.identity.actor import Actor
-from datafactory.identity.models import Person
 from datafactory.ttp.config import TtpConfig
 from datafactory.ttp.domains import open_domain
 from datafactory.ttp.events import (
@@ -1563,13 +1562,4 @@ def _job_progress(
 def _job_actor(context: JobContext) -> Actor:
     with unit_of_work(context.sessions) as session:
         job = session.get(Job, context.job_id)
-        ref = job.requested_by if job is not None else ""
-        kind, _, number = ref.partition(":")
-        person = (
-            session.get(Person, int(number))
-            if kind == "person" and number.isdigit()
-            else None
-        )
-        if person is None or not person.active:
-            return Actor.anonymous()
-        return Actor.for_person(person)
+        return people.actor_of_ref(session, job.requested_by if job else "")
