@@ -173,6 +173,26 @@ def test_the_native_api_says_which_counts_are_estimates(client, db, monkeypatch)
     assert [d["id"] for d in body["items"]][:2] == ["d007", "d006"]
 
 
+def test_the_page_and_the_ckan_api_say_which_counts_are_estimates(
+    client, db, monkeypatch
+):
+    statec = organisation(db, "statec")
+    numbered(db, statec, 8)
+    page = client.get("/datasets", params={"q": "population"}).text
+    assert "8 datasets found" in page and "≈" not in page
+    ckan = client.get("/api/3/action/package_search", params={"q": "population"})
+    assert ckan.json()["result"]["count_is_estimate"] is False
+
+    monkeypatch.setattr(store, "EXACT_LIMIT", 2)
+    page = client.get("/datasets", params={"q": "population"}).text
+    assert "About" in page and "≈" in page
+    assert "estimates from a sample" in page
+    ckan = client.get("/api/3/action/package_search", params={"q": "population"})
+    result = ckan.json()["result"]
+    assert result["count_is_estimate"] is True
+    assert result["facets_are_estimates"] is True
+
+
 # -- migration 0007 ---------------------------------------------------------------------
 
 

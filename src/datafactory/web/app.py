@@ -52,7 +52,9 @@ from datafactory.web.pages import (
     sign_in,
     ttp_review,
 )
+from datafactory.web.pages import airlock as airlock_pages
 from datafactory.web.pages import applications as applicant_pages
+from datafactory.web.pages import spe as spe_pages
 from datafactory.web.templating import make_templates
 
 STATIC = Path(__file__).parent / "static"
@@ -117,6 +119,8 @@ def create_app(
         permit_pages.router,
         permit_changes.router,
         ttp_review.router,
+        spe_pages.router,
+        airlock_pages.router,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

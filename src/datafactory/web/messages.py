@@ -25,6 +25,8 @@ NAVIGATION_LABELS = (
     N_("Handler queue"),
     N_("Inbox"),
     N_("Clerical review"),
+    N_("Workspaces"),
+    N_("Output checking"),
     N_("Public register"),
     N_("My account"),
     N_("People and roles"),
@@ -55,6 +57,8 @@ PROBLEM_TITLES = (
     N_("Request body too large"),
     N_("Too many requests"),
     N_("The audit ledger does not verify"),
+    N_("A workspace file does not open"),
+    N_("The workspace's key was destroyed"),
 )
 
 SIGN_IN_MESSAGES = (

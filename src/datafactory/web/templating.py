@@ -43,6 +43,8 @@ NAVIGATION = (
     NavItem("Inbox", "/inbox", "permits.application.use"),
     NavItem("Public register", "/register", "permits.register.view"),
     NavItem("Clerical review", "/ttp/review", "ttp.review.view"),
+    NavItem("Workspaces", "/workspaces", "spe.workspace.use"),
+    NavItem("Output checking", "/checking", "spe.output.check"),
     NavItem("My account", "/account", "account.view"),
     NavItem("People and roles", "/admin/people", "identity.person.list"),
     NavItem("Audit ledger", "/audit", "audit.read"),

@@ -151,6 +151,10 @@ def package_search(
         search_facets[field] = {"title": field, "items": items}
     return {
         "count": result.total,
+        # Not in CKAN: says that "count" (and the facet counts) are estimates, which our
+        # search gives for very large result sets instead of counting every match.
+        "count_is_estimate": result.total_approximate,
+        "facets_are_estimates": result.facets_approximate,
         "sort": sort,
         "results": [package(session, d) for d in datasets],
         "facets": {

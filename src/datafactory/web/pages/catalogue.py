@@ -47,6 +47,8 @@ def datasets_page(
     context = {
         "rows": rows,
         "total": result.total,
+        "total_approximate": result.total_approximate,
+        "facets_approximate": result.facets_approximate,
         "query": query,
         "facets": [f for f in result.facets if f.values],
         "sorts": [s.value for s in Sort],
