@@ -462,7 +462,7 @@ class _Table:
                         SuppressedCell(out_row, column, _shown(verdict.reasons, rules))
                     )
                     continue
-                value = _plain(self.values[column][i])
+                value = _released(self.values[column][i])
                 kind = _kind(analysis, column)
                 if round_to and value is not None and _roundable(kind):
                     value = round_to_base(float(value), round_to)
@@ -619,6 +619,15 @@ def _plain(value: Any) -> Any:
         return float(value)
     if isinstance(value, float) and math.isnan(value):
         return None
+    return value
+
+
+def _released(value: Any) -> Any:
+    """A released statistic: floats keep 10 significant digits, which no analysis needs
+    more of and which drops the binary noise of sums (52.59999999999955 is 52.6)."""
+    value = _plain(value)
+    if isinstance(value, float) and value != 0 and math.isfinite(value):
+        return float(f"{value:.10g}")
     return value
 
 
