@@ -511,3 +511,25 @@ def test_the_tables_match_the_migration(runtime):
         return getattr(getattr(op[1], "table", None), "name", None)
 
     assert [c for c in diff if table_of(c) in ours] == []
+
+
+def test_an_empty_workspace_may_be_renamed_and_its_key_follows(
+    committed, db, spe, permit
+):
+    before = the_workspace(db).name
+    committed(
+        lambda s: workspaces.rename_workspace(
+            s, workspaces.SYSTEM, spe, workspaces.get_workspace(s, before), "study"
+        )
+    )
+    db.expire_all()
+    assert db.scalar(select(WorkspaceKey.workspace)) == "study"
+    assert len(committed(lambda s: workspace_key(s, spe.ttp, "study"))) == 32
+    make_ready(committed, spe, "study")
+    with pytest.raises(Conflict, match="keeps its name"):
+        committed(
+            lambda s: workspaces.rename_workspace(
+                s, workspaces.SYSTEM, spe, workspaces.get_workspace(s, "study"), "other"
+            )
+        )
+    assert "spe.workspace.renamed" in actions(db)
