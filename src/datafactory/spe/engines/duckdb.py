@@ -13,11 +13,21 @@ is not frozen: arbitrary SQL could still ``DROP`` a view or ``CREATE`` a tempora
 this in-memory database. That is harmless because the engine only ever executes SQL it
 rendered from an :class:`Analysis` (plain ``SELECT``s), never the user's text, and each
 workspace query gets its own engine.
+
+Opening a locked database costs 15-40 ms (DuckDB builds its catalogue of functions), more
+than a whole query over 100,000 rows, and its first query pays again to grow the memory
+pool. So an engine borrows an idle database from a small pool, opened with the same limits,
+and works in a connection of its own: registered tables are temporary views of that
+connection, which no other connection sees and which go when it closes. One database serves
+one engine at a time, so the memory and thread limits stay per query. An engine whose raw
+connection was handed out (the security tests run arbitrary SQL on it) never returns its
+database to the pool.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
 from typing import ClassVar
 
 import duckdb
@@ -37,23 +47,28 @@ class DuckDBEngine(SqlEngine):
     def __init__(self, limits: EngineLimits | None = None) -> None:
         super().__init__()
         self.limits = limits or EngineLimits()
-        self._connection = duckdb.connect(
-            ":memory:",
-            config={
-                "enable_external_access": False,
-                "autoinstall_known_extensions": False,
-                "autoload_known_extensions": False,
-                "memory_limit": self.limits.memory,
-                "threads": self.limits.threads,
-                "lock_configuration": True,
-            },
-        )
+        database = _POOL.take(self.limits)
+        self._connection = database.cursor()
+        self._lease = _Lease(self.limits, database, self._connection)
+        self._release = weakref.finalize(self, self._lease.end)
         self._lock = threading.Lock()
+        self._sizes: dict[str, int] = {}
+
+    def close(self) -> None:
+        """Drop the registered tables and give the database back; the engine's garbage
+        collection does the same."""
+        self._release()
 
     def load(self, table: TableSpec, data: pa.Table) -> None:
         with self._lock:
             self._connection.register(table.name, data)
         self._specs[table.name] = table
+        self._sizes[table.name] = data.num_rows
+
+    def row_count(self, table: str) -> exp.Expr:
+        # Arrow knows it; DuckDB's COUNT(*) over an Arrow view reads a column to count
+        # (30 ms for 10 M rows, three times a filtered count).
+        return exp.Literal.number(self._sizes[table])
 
     def cast(self, value: exp.Expr, to: str) -> exp.Expr:
         # TRY_CAST: a failed conversion gives NULL, as in SQLite, instead of an error whose
@@ -72,6 +87,7 @@ class DuckDBEngine(SqlEngine):
     def raw_connection(self) -> duckdb.DuckDBPyConnection:
         """The locked connection itself, for the security tests that check DuckDB refuses
         what the gate refuses. Nothing in the platform calls it."""
+        self._lease.reusable = False
         return self._connection
 
     def _execute(self, sql: str) -> pa.Table:
@@ -97,6 +113,69 @@ class DuckDBEngine(SqlEngine):
             finally:
                 timer.cancel()
         return result
+
+
+def _open(limits: EngineLimits) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(
+        ":memory:",
+        config={
+            "enable_external_access": False,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+            "memory_limit": limits.memory,
+            "threads": limits.threads,
+            "lock_configuration": True,
+        },
+    )
+
+
+class _Pool:
+    """Idle locked databases by their limits, at most ``keep`` of each kind."""
+
+    def __init__(self, keep: int = 4) -> None:
+        self.keep = keep
+        self._idle: dict[EngineLimits, list[duckdb.DuckDBPyConnection]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, limits: EngineLimits) -> duckdb.DuckDBPyConnection:
+        with self._lock:
+            idle = self._idle.get(limits)
+            if idle:
+                return idle.pop()
+        return _open(limits)
+
+    def give(self, limits: EngineLimits, database: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            idle = self._idle.setdefault(limits, [])
+            if len(idle) < self.keep:
+                idle.append(database)
+                return
+        database.close()
+
+
+_POOL = _Pool()
+
+
+class _Lease:
+    """One engine's hold on a pooled database; ends when the engine is collected."""
+
+    def __init__(
+        self,
+        limits: EngineLimits,
+        database: duckdb.DuckDBPyConnection,
+        connection: duckdb.DuckDBPyConnection,
+    ) -> None:
+        self.limits = limits
+        self.database = database
+        self.connection = connection
+        self.reusable = True
+
+    def end(self) -> None:
+        self.connection.close()
+        if self.reusable:
+            _POOL.give(self.limits, self.database)
+        else:
+            self.database.close()
 
 
 _CAST_TYPES = {

@@ -503,17 +503,90 @@ class SqlBuilder:
         for join in joins:
             select = select.join(join)
         current = self._holds(analysis.filter)
+        differs = [
+            exp.NEQ(this=current.copy(), expression=self._holds(earlier))
+            for earlier in filters
+        ]
+        if analysis.unit is None or analysis.rows_are_units:
+            return self._row_differences(analysis, select, filters, differs)
+        # Units repeat: mark each unit owning a differing row, then count the marks.
+        # Rows differing for no filter are dropped before the grouping, and grouping
+        # by unit runs in parallel where a global COUNT(DISTINCT) would not.
+        unit = self._unit(analysis)
+        for k, condition in enumerate(differs):
+            flag = exp.Case().when(condition, _number(1)).else_(_number(0))
+            select = select.select(_alias(exp.Max(this=flag), f"f{k}"), copy=False)
+        wanted = exp.and_(
+            exp.Not(this=exp.Is(this=unit.copy(), expression=exp.Null())),
+            exp.Paren(this=exp.or_(*(c.copy() for c in differs))),
+        )
+        per_unit = select.where(wanted, copy=False).group_by(unit, copy=False)
+        counts = exp.Select().from_(
+            exp.Subquery(this=per_unit, alias=exp.TableAlias(this=_id("__units")))
+        )
+        for k in range(len(differs)):
+            counts = counts.select(
+                _alias(exp.Sum(this=_ref(f"f{k}")), f"d{k}"), copy=False
+            )
+        return counts
+
+    def _row_differences(
+        self,
+        analysis: m.Analysis,
+        scan: exp.Select,
+        filters: Sequence[m.Expr | None],
+        differs: Sequence[exp.Expr],
+    ) -> exp.Select:
+        """Each row is a different unit (or there is none): counting rows counts people,
+        without the distinct count's hash table over every pseudonym. Against the whole
+        source (one of the two filters absent) the difference is the rows minus those
+        where the filter holds: a filtered ``COUNT(*)`` the engine can push into its
+        scan, several times cheaper than testing every row in a ``CASE`` when the
+        engine knows its tables' sizes (:meth:`row_count`)."""
+        whole: dict[int, exp.Expr] = {}
         for k, earlier in enumerate(filters):
-            differs = exp.NEQ(this=current.copy(), expression=self._holds(earlier))
-            if analysis.unit is None:
-                counted: exp.Expr = exp.Count(this=exp.Case().when(differs, _number(1)))
-            else:
-                counted = exp.Count(
-                    this=exp.Distinct(
-                        expressions=[exp.Case().when(differs, self._unit(analysis))]
-                    )
+            present = [f for f in (analysis.filter, earlier) if f is not None]
+            if len(present) == 1:
+                whole[k] = exp.Sub(
+                    this=self.row_count(analysis.source.base.table),
+                    expression=exp.Subquery(this=self._rows(analysis, present[0])),
                 )
-            select = select.select(_alias(counted, f"d{k}"), copy=False)
+        pairs = [k for k in range(len(filters)) if k not in whole]
+        if not pairs:
+            return exp.Select().select(
+                *(_alias(whole[k], f"d{k}") for k in range(len(filters)))
+            )
+        for k in pairs:
+            counted = exp.Count(this=exp.Case().when(differs[k], _number(1)))
+            scan = scan.select(_alias(counted, f"d{k}"), copy=False)
+        if not whole:
+            return scan
+        return (
+            exp.Select()
+            .select(
+                *(
+                    _alias(whole[k], f"d{k}") if k in whole else _ref(f"d{k}", "__scan")
+                    for k in range(len(filters))
+                )
+            )
+            .from_(exp.Subquery(this=scan, alias=exp.TableAlias(this=_id("__scan"))))
+        )
+
+    def row_count(self, table: str) -> exp.Expr:
+        """The number of rows of workspace table ``table``."""
+        return exp.Subquery(
+            this=exp.Select()
+            .select(exp.Count(this=exp.Star()))
+            .from_(exp.Table(this=_id(table)))
+        )
+
+    def _rows(self, analysis: m.Analysis, condition: m.Expr | None) -> exp.Select:
+        base, joins = self.source(analysis.source)
+        select = exp.Select().select(exp.Count(this=exp.Star())).from_(base)
+        for join in joins:
+            select = select.join(join)
+        if condition is not None:
+            select = select.where(self.expression(condition))
         return select
 
     def _holds(self, condition: m.Expr | None) -> exp.Expr:
