@@ -19,6 +19,7 @@ from datafactory.privacy import matricule
 from datafactory.spe import workspaces
 from datafactory.spe.models import Workspace, WorkspaceStatus
 from datafactory.spe.preparation import (
+    abandon_preparation,
     preparation_report,
     preparation_task,
     prepare_workspace,
@@ -241,6 +242,49 @@ def test_a_failed_preparation_can_be_run_again(
     committed(lambda s: register_sources(s, world))
     assert prepare(runtime, config, world).ok
     assert workspaces.get_workspace(db, world.workspace).status == WorkspaceStatus.ready
+
+
+def test_a_preparation_whose_worker_stopped_is_abandoned_then_run_again(
+    runtime, db, committed, config, world
+):
+    def stuck(session):
+        workspaces.get_workspace(
+            session, world.workspace
+        ).status = WorkspaceStatus.preparing.value
+
+    committed(stuck)
+    with pytest.raises(Conflict):  # a second preparation never runs beside the first
+        prepare(runtime, config, world)
+    with pytest.raises(Forbidden):
+        abandon_preparation(
+            runtime.sessions,
+            config,
+            world.actor(world.steward),
+            world.workspace,
+            reason="the worker was restarted",
+        )
+    report = abandon_preparation(
+        runtime.sessions,
+        config,
+        world.actor(world.ttp),
+        world.workspace,
+        reason="the worker was restarted",
+    )
+    assert not report.ok and "worker was restarted" in report.errors[0]
+    db.expire_all()
+    assert (
+        workspaces.get_workspace(db, world.workspace).status == WorkspaceStatus.failed
+    )
+    assert "spe.workspace.preparation_failed" in actions(db)
+    with pytest.raises(Conflict, match="no preparation to abandon"):
+        abandon_preparation(
+            runtime.sessions,
+            config,
+            world.actor(world.ttp),
+            world.workspace,
+            reason="the worker was restarted",
+        )
+    assert prepare(runtime, config, world).ok
 
 
 def test_the_aggregated_form_holds_only_counts_with_small_cells_withheld(

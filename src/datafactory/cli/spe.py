@@ -171,12 +171,27 @@ def prepare(
         str,
         typer.Option("--as", help="The TTP operator preparing it (e-mail address)."),
     ],
+    abandon: Annotated[
+        str | None,
+        typer.Option(
+            "--abandon",
+            metavar="REASON",
+            help="Instead, mark a preparation whose worker stopped as failed, so that "
+            "it can run again.",
+        ),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Prepare a workspace's tables from its permit's data sources (the TTP's job)."""
     with open_runtime(data_dir) as runtime:
         with unit_of_work(runtime.sessions) as session:
             actor = person_actor(session, as_)
+        if abandon is not None:
+            preparation.abandon_preparation(
+                runtime.sessions, runtime.spe, actor, workspace, reason=abandon
+            )
+            say(f"The preparation of {workspace} was abandoned; it can run again.")
+            return
         with Progress(
             TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
         ) as bar:

@@ -441,6 +441,33 @@ def _fail(
     return report
 
 
+def abandon_preparation(
+    sessions: sessionmaker[Session],
+    config: SpeConfig,
+    actor: Actor,
+    workspace_name: str,
+    *,
+    reason: str,
+) -> PreparationReport:
+    """Mark a preparation whose worker stopped (a crash, a restart) as failed, so that it
+    can run again. Nothing was stored by it: a preparation writes its tables in one
+    transaction at its end."""
+    reason = " ".join(reason.split())
+    if len(reason) < 10:
+        raise InvalidInput(
+            "Say why the preparation is abandoned (10 characters at least)."
+        )
+    with unit_of_work(sessions) as session:
+        policy.ensure(actor, "spe.workspace.prepare")
+        workspace = get_workspace(session, workspace_name)
+        if workspace.status != WorkspaceStatus.preparing:
+            raise Conflict(
+                f"Workspace {workspace.name} is {workspace.status}, not being prepared: "
+                "there is no preparation to abandon."
+            )
+    return _fail(sessions, config, actor, workspace_name, f"Abandoned: {reason}")
+
+
 # --- who reads the report ---------------------------------------------------------------
 
 
