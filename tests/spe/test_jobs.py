@@ -37,6 +37,7 @@ from datafactory.spe.jobs.service import (
 from datafactory.spe.models import WorkspaceStatus
 from datafactory.spe.outputs import list_outputs, read_output
 from tests.spe.jobs_world import build, spe_config
+from tests.support.schema import differences
 from tests.ttp.world import Clock
 
 ANALYSIS = """\
@@ -328,23 +329,4 @@ def test_a_job_runs_once_even_when_delivered_twice(runtime, db, committed, world
 
 
 def test_the_tables_match_the_migration(runtime):
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-
-    from datafactory import migrations
-
-    ours = {"spe_jobs", "spe_workspace_outputs"}
-    with runtime.engine.connect() as connection:
-        diff = compare_metadata(
-            MigrationContext.configure(connection), migrations.metadata()
-        )
-
-    def table_of(change):
-        op = change[0] if isinstance(change, list) else change
-        if op[0] in ("add_table", "remove_table"):
-            return op[1].name
-        if op[0] in ("add_column", "remove_column") or op[0].startswith("modify_"):
-            return op[2]
-        return getattr(getattr(op[1], "table", None), "name", None)
-
-    assert [c for c in diff if table_of(c) in ours] == []
+    assert differences(runtime.engine, {"spe_jobs", "spe_workspace_outputs"}) == []

@@ -6,17 +6,15 @@ from __future__ import annotations
 import base64
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from sqlalchemy import select
 
-from datafactory import migrations
 from datafactory.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from datafactory.permits.models import Permit
 from datafactory.ttp import domains
 from datafactory.ttp.errors import DomainRetired, KeyCustodyError, UnknownDomain
 from datafactory.ttp.keys import EnvCustody, KeyFileCustody
 from datafactory.ttp.models import MasterKeyCheck, PseudonymDomain
+from tests.support.schema import differences
 from tests.ttp.world import (
     CLI_OPERATOR,
     build_team,
@@ -217,20 +215,7 @@ def test_the_tables_match_the_migration(runtime):
         "reidentification_requests",
         "ttp_key_checks",
     }
-    with runtime.engine.connect() as connection:
-        diff = compare_metadata(
-            MigrationContext.configure(connection), migrations.metadata()
-        )
-
-    def table_of(change):
-        op = change[0] if isinstance(change, list) else change
-        if op[0] in ("add_table", "remove_table"):
-            return op[1].name
-        if op[0] in ("add_column", "remove_column") or op[0].startswith("modify_"):
-            return op[2]
-        return getattr(getattr(op[1], "table", None), "name", None)
-
-    assert [c for c in diff if table_of(c) in ours] == []
+    assert differences(runtime.engine, ours) == []
 
 
 def test_a_revoked_or_expired_permit_retires_its_domain(committed, db, config, team):
