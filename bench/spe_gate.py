@@ -11,8 +11,11 @@ what every later query pays: membership, parsing, the differencing scan, the eng
 with its hidden cell statistics, the disclosure rules, and the query ledger and hash-chained
 ledger, committed. Baseline, in the same run and interleaved with the gate: the plain
 ``SELECT g, AGG(x) … GROUP BY g`` on a plain DuckDB connection over the same Arrow table,
-same thread count, result fetched as Arrow. "engine" is our generated SQL alone, run on the
-gate's locked engine with the tables already registered (what the hidden statistics cost).
+same thread count, result fetched as Arrow. "exact SQL" is the generated exact query alone,
+run on the gate's locked engine with the tables already registered (what the exact hidden
+statistics cost); "gate, exact only" is the whole gate with its first pass on bounds turned
+off (``ExactEngine``), the gate as it was before that pass; "decided on" says whether the
+bounds decided the answer or the exact query had to.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from datafactory.identity.models import Role
 from datafactory.permits.models import Application, Permit
 from datafactory.runtime import Runtime
 from datafactory.spe import workspaces
+from datafactory.spe.analysis import Analysis
 from datafactory.spe.engines.duckdb import DuckDBEngine
 from datafactory.spe.models import WorkspaceStatus
 from datafactory.spe.parse import parse
@@ -73,6 +77,13 @@ CLAIM = TableSpec(
         ColumnSpec("amount", "decimal", "other"),
     ),
 )
+
+
+class ExactEngine(DuckDBEngine):
+    """The gate as it was before its first pass on bounds: the exact query always."""
+
+    def screen(self, analysis: Analysis) -> pa.Table | None:  # noqa: ARG002
+        return None
 
 
 @dataclass(frozen=True)
@@ -265,9 +276,16 @@ def main() -> None:
         engine.load(spec, world.tables[spec.name])
     specs = {"person": PERSON, "claim": CLAIM}
 
-    def ask(sql: str) -> gate.Answer:
+    def ask(sql: str, *, exact: bool = False) -> gate.Answer:
         with unit_of_work(world.runtime.sessions) as session:
-            return gate.ask(session, world.member, spe, world.workspace, sql)
+            return gate.ask(
+                session,
+                world.member,
+                spe,
+                world.workspace,
+                sql,
+                engine_factory=ExactEngine if exact else None,
+            )
 
     rows = []
     for query in QUERIES:
@@ -279,33 +297,38 @@ def main() -> None:
         times: dict[str, list[tuple[float, float]]] = {
             "bare": [],
             "engine": [],
+            "exact": [],
             "gate": [],
         }
         runs: dict[str, Callable[[], object]] = {
             "bare": partial(lambda sql: bare.sql(sql).to_arrow_table(), query.bare_sql),
             "engine": partial(engine.run, analysis),
+            "exact": partial(ask, query.gate_sql, exact=True),
             "gate": partial(ask, query.gate_sql),
         }
         for _ in range(args.runs):
             for name, run in runs.items():
                 times[name].append(timed(run))
-        rows.append((query.label, times))
+        decided = "bounds" if first.evidence.get("bounds") else "exact"
+        rows.append((query.label, decided, times))
 
     print()
     print(
-        "| query | bare DuckDB best / median | engine SQL best / median "
-        "| gate best / median | ratio best / median | CPU ratio best |"
+        "| query | decided on | bare DuckDB best / median | exact SQL best / median "
+        "| gate, exact only, best / median | gate best / median "
+        "| ratio best / median | CPU ratio best |"
     )
-    print("|---|---|---|---|---|---|")
-    for label, times in rows:
+    print("|---|---|---|---|---|---|---|---|")
+    for label, decided, times in rows:
         wall = {k: [w for w, _ in v] for k, v in times.items()}
         best = {k: min(v) for k, v in wall.items()}
         median = {k: statistics.median(v) for k, v in wall.items()}
         cpu = {k: min(c for _, c in v) for k, v in times.items()}
         print(
-            f"| {label} "
+            f"| {label} | {decided} "
             f"| {1000 * best['bare']:.0f} / {1000 * median['bare']:.0f} ms "
             f"| {1000 * best['engine']:.0f} / {1000 * median['engine']:.0f} ms "
+            f"| {1000 * best['exact']:.0f} / {1000 * median['exact']:.0f} ms "
             f"| {1000 * best['gate']:.0f} / {1000 * median['gate']:.0f} ms "
             f"| {best['gate'] / best['bare']:.2f} / "
             f"{median['gate'] / median['bare']:.2f} "

@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Literal as TypingLiteral
 from typing import TypeAlias
 
-from datafactory.spe.tables import TableSpec
+from datafactory.spe.tables import TableSpec, UnitRows
 
 RESERVED_PREFIX = "__"
 """Result columns starting with this are the engine's hidden per-cell statistics."""
@@ -444,6 +444,17 @@ class Analysis:
         if self.source.joins:
             return False
         return self.base_spec.unit is None or self.base_spec.unit_unique
+
+    @property
+    def unit_rows(self) -> UnitRows | None:
+        """How the source's rows are spread over units, when it is known: one row each
+        where rows are units, the base table's measurement for one table alone. A join
+        can multiply a unit's rows, so a joined source has none."""
+        if self.source.joins:
+            return None
+        if self.rows_are_units:
+            return UnitRows(most=1, without_unit=0)
+        return self.base_spec.unit_rows
 
     @property
     def group_aliases(self) -> tuple[str, ...]:

@@ -9,8 +9,11 @@ prepared with even if the catalogue's dictionary changes later.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 UNIT_COLUMN = "pseudonym"
 """The name every workspace gives the person's pseudonym, so that tables join on it."""
@@ -49,6 +52,15 @@ class ColumnSpec:
 
 
 @dataclass(frozen=True)
+class UnitRows:
+    most: int
+    """The most rows one unit has; the rows with no unit count as one unit here, as
+    they do in the gate's exact per-person grouping."""
+    without_unit: int
+    """The rows with no unit."""
+
+
+@dataclass(frozen=True)
 class TableSpec:
     name: str
     columns: tuple[ColumnSpec, ...]
@@ -61,6 +73,10 @@ class TableSpec:
     keys: tuple[str, ...] = field(default=())
     """Columns other tables may join on (equi-joins only). The unit column always may."""
     label: str = ""
+    unit_rows: UnitRows | None = None
+    """How rows are spread over units in the stored data. Measured from the data by
+    :func:`measured`, never declared: the query gate bounds people and contributions
+    with it (``SqlEngine.screen``)."""
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -90,6 +106,14 @@ class TableSpec:
             "unit": self.unit,
             "unit_unique": self.unit_unique,
             "keys": list(self.keys),
+            "unit_rows": (
+                None
+                if self.unit_rows is None
+                else {
+                    "most": self.unit_rows.most,
+                    "without_unit": self.unit_rows.without_unit,
+                }
+            ),
             "columns": [
                 {
                     "name": c.name,
@@ -113,6 +137,14 @@ class TableSpec:
             unit=data.get("unit"),
             unit_unique=bool(data.get("unit_unique", False)),
             keys=tuple(data.get("keys", ())),
+            unit_rows=(
+                UnitRows(
+                    int(data["unit_rows"]["most"]),
+                    int(data["unit_rows"]["without_unit"]),
+                )
+                if data.get("unit_rows")
+                else None
+            ),
             columns=tuple(
                 ColumnSpec(
                     name=c["name"],
@@ -127,3 +159,19 @@ class TableSpec:
                 for c in data["columns"]
             ),
         )
+
+
+def measured(spec: TableSpec, data: pa.Table) -> TableSpec:
+    """``spec`` with what the gate may rely on measured from ``data``: how its rows are
+    spread over units. A spec that calls its units unique while one repeats is refused,
+    because the gate would count its rows as people."""
+    if spec.unit is None:
+        return replace(spec, unit_rows=None)
+    units = data.column(spec.unit)
+    counts = pc.value_counts(units)
+    most = int(pc.max(counts.field("counts")).as_py() or 0)
+    if spec.unit_unique and most > 1:
+        raise ValueError(
+            f"table {spec.name}: declared one row per person, but a person has {most}"
+        )
+    return replace(spec, unit_rows=UnitRows(most, units.null_count))

@@ -57,7 +57,7 @@ from datafactory.spe.events import (
     WorkspaceTableStored,
 )
 from datafactory.spe.models import ENDED, Workspace, WorkspaceStatus, WorkspaceTable
-from datafactory.spe.tables import TableSpec
+from datafactory.spe.tables import TableSpec, measured
 from datafactory.ttp import workspace_keys
 
 SYSTEM = Actor.system("spe")
@@ -436,6 +436,10 @@ def store_table(
     if workspace.status == WorkspaceStatus.closed:
         raise Conflict(f"Workspace {workspace.name} is closed; nothing is added to it.")
     data = _check_table(spec, data)
+    try:
+        spec = measured(spec, data)
+    except ValueError as error:
+        raise InvalidInput(f"{error}.") from None
     buffer = io.BytesIO()
     pq.write_table(data, buffer, compression="zstd")
     stored = store_object(

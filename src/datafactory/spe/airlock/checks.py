@@ -26,7 +26,12 @@ Evidence sidecar format (JSON)::
      "aggregates": [
        {"column": "n", "statistic": "count",  # a column of the table, a privacy.sdc Statistic
         "cells": [{"group": ["F", "Esch"], "n": 120, "total": null,
-                   "largest": [], "has_negative": false}, ...]}]}
+                   "largest": [], "has_negative": false}, ...]}],
+     "bounds": true}                          # optional: see below
+
+With ``"bounds": true`` (the gate answered from ``QueryEngine.screen``) each ``n`` is a lower
+bound on the people of its cell and each ``largest`` an upper bound on a contribution; the
+rules only get stricter on bounds, so cells that pass on them pass on the exact statistics.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The one seam between the query gate and the engines that run its analyses (STYLE §8).
 
-``run`` is the primary method; ``render`` shows the SQL an engine would run, for display,
-logs and the spec tests' render mode; ``population_differences`` serves the differencing
-defence. The errors an engine raises::
+``run`` is the primary method; ``screen`` answers with bounds where that is cheaper (the
+gate falls back to ``run`` when the bounds do not decide); ``render`` shows the SQL an engine
+would run, for display, logs and the spec tests' render mode; ``population_differences``
+serves the differencing defence. The errors an engine raises::
 
     InvalidInput (422)
     ├── QueryLimitExceeded     the query ran past the engine's time or memory limit
@@ -43,6 +44,12 @@ class QueryEngine(Protocol):
         """The result: group and aggregate columns under their aliases, then the hidden
         per-cell statistics ``__n`` and, for each sum or mean ``a``, ``__total__a``,
         ``__largest1__a``, ``__largest2__a`` and ``__negative__a``."""
+
+    def screen(self, analysis: Analysis) -> pa.Table | None:
+        """The same columns as ``run``, cheaper, with ``__n`` a lower bound on units and
+        ``__largest1__a``, ``__largest2__a`` upper bounds on the two largest per-unit
+        contributions (totals and signs exact); None when the engine cannot bound this
+        analysis more cheaply than ``run`` answers it."""
 
     def population_differences(
         self, analysis: Analysis, earlier_filters: Sequence[str | None]

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import ClassVar
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 from sqlglot import exp
 
 from datafactory.spe import analysis as m
@@ -461,6 +462,32 @@ class SqlBuilder:
             *(_alias(e, name) for name, e in final.items()), copy=False
         )
 
+    def screen_query(self, analysis: m.Analysis) -> exp.Select:
+        """One plain ``GROUP BY`` with the cell's aggregates and what bounds its people
+        statistics (:meth:`SqlEngine.screen`): ``__rows``, and for each sum or mean its
+        total, largest and smallest value."""
+        items: dict[str, exp.Expr] = {}
+        for group in analysis.groups:
+            items[group.alias] = self.expression(group.expr)
+        for aggregate in analysis.aggregates:
+            items[aggregate.alias] = self.aggregate(
+                aggregate.kind, self._argument(aggregate)
+            )
+        # COUNT(*), not COUNT(unit): the pseudonyms are never read, which would cost
+        # more than the member's own query; the rows without a unit are known per table.
+        items["__rows"] = exp.Count(this=exp.Star())
+        for aggregate in analysis.aggregates:
+            if aggregate.kind.magnitude:
+                value = self._argument(aggregate)
+                assert value is not None
+                total, _first, _second, _negative = hidden_columns(aggregate)
+                items[total] = self.as_double(exp.Sum(this=value))
+                items[f"__max__{aggregate.alias}"] = self.as_double(exp.Max(this=value))
+                items[f"__min__{aggregate.alias}"] = self.as_double(exp.Min(this=value))
+        return self._ordered(
+            self._grouped(self.scan(analysis), items, self._groups(analysis)), analysis
+        )
+
     def _argument(self, aggregate: m.Aggregate) -> exp.Expr | None:
         return (
             None if aggregate.argument is None else self.expression(aggregate.argument)
@@ -623,6 +650,47 @@ class SqlEngine(SqlBuilder):
 
     def run(self, analysis: m.Analysis) -> pa.Table:
         return self._execute(self.sql(self.query(analysis)))
+
+    def screen(self, analysis: m.Analysis) -> pa.Table | None:
+        """The result with bounds in place of the exact people statistics, from one plain
+        ``GROUP BY``, or None when there is no bound or nothing to save.
+
+        With at most ``R`` rows per unit and ``U`` rows without a unit in the table
+        (:attr:`Analysis.unit_rows`), a cell of ``r`` rows has at least
+        ``ceil((r - U) / R)`` people (``__n``), and no person contributes more than ``R``
+        times the cell's largest value (``__largest1__a`` and ``__largest2__a``); totals
+        and signs are exact. Lower
+        people counts and higher contributions only make the disclosure rules stricter,
+        so a cell that passes on bounds passes on the exact statistics too; where a cell
+        does not, the gate asks :meth:`run`. This saves the (cell, person) grouping where
+        people repeat, and the two-largest search everywhere."""
+        spread = analysis.unit_rows
+        if spread is None or spread.most < 1:
+            return None
+        if analysis.rows_are_units and not any(
+            a.kind.magnitude for a in analysis.aggregates
+        ):
+            return None  # the exact query is already this plain GROUP BY
+        table = self._execute(self.sql(self.screen_query(analysis)))
+        with_unit = pc.max_element_wise(
+            pc.subtract(table.column("__rows"), spread.without_unit), 0
+        )
+        people = pc.cast(
+            pc.ceil(pc.divide(pc.cast(with_unit, pa.float64()), float(spread.most))),
+            pa.int64(),
+        )
+        table = table.drop_columns(["__rows"]).append_column("__n", people)
+        for aggregate in analysis.aggregates:
+            if not aggregate.kind.magnitude:
+                continue
+            _total, first, second, negative = hidden_columns(aggregate)
+            largest, smallest = f"__max__{aggregate.alias}", f"__min__{aggregate.alias}"
+            most = pc.multiply(table.column(largest), float(spread.most))
+            below_zero = pc.fill_null(pc.less(table.column(smallest), 0.0), False)
+            table = table.drop_columns([largest, smallest])
+            table = table.append_column(first, most).append_column(second, most)
+            table = table.append_column(negative, below_zero)
+        return table
 
     def population_differences(
         self, analysis: m.Analysis, earlier_filters: Sequence[str | None]

@@ -138,7 +138,8 @@ def ask(
     if too_close:
         return _refuse(session, actor, workspace, sql, analysis, too_close, started)
 
-    result = engine.run(analysis)
+    screened = engine.screen(analysis)
+    result = screened if screened is not None else engine.run(analysis)
     if result.num_rows > config.engine.max_cells:
         return _refuse(
             session,
@@ -152,12 +153,11 @@ def ask(
             ],
             started,
         )
-    table = _Table.of(analysis, result)
-    endpoints = _endpoint_rule(analysis, table, rules)
+    table, endpoints, verdicts = decide(
+        engine, analysis, result, rules, screened=screened is not None
+    )
     if endpoints:
         return _refuse(session, actor, workspace, sql, analysis, endpoints, started)
-    table.add_zero_cells(analysis)
-    verdicts = table.verdicts(analysis, rules)
     if all(v.suppressed for column in verdicts.values() for v in column):
         return _refuse(
             session,
@@ -217,6 +217,43 @@ def ask(
         notes=answer.notes,
         evidence=answer.evidence,
     )
+
+
+def decide(
+    engine: QueryEngine,
+    analysis: Analysis,
+    result: pa.Table,
+    rules: DisclosureRules,
+    *,
+    screened: bool,
+) -> tuple[_Table, list[str], dict[str, list[CellVerdict]]]:
+    """The cells of ``result``, the endpoint rule's refusals and the verdicts. A
+    ``screened`` result (bounds, from ``engine.screen``) decides only when every cell
+    passes; otherwise the exact statistics of ``engine.run`` decide, so that the answer
+    is always the one the exact query gives."""
+    table, endpoints, verdicts = _checked(analysis, result, rules, bounds=screened)
+    if screened and (endpoints or _any_suppressed(verdicts)):
+        table, endpoints, verdicts = _checked(analysis, engine.run(analysis), rules)
+    return table, endpoints, verdicts
+
+
+def _checked(
+    analysis: Analysis,
+    result: pa.Table,
+    rules: DisclosureRules,
+    *,
+    bounds: bool = False,
+) -> tuple[_Table, list[str], dict[str, list[CellVerdict]]]:
+    """The result as cells with the zero cells added, the endpoint rule's refusals and
+    the verdicts."""
+    table = _Table.of(analysis, result, bounds=bounds)
+    endpoints = _endpoint_rule(analysis, table, rules)
+    table.add_zero_cells(analysis)
+    return table, endpoints, table.verdicts(analysis, rules)
+
+
+def _any_suppressed(verdicts: dict[str, list[CellVerdict]]) -> bool:
+    return any(v.suppressed for column in verdicts.values() for v in column)
 
 
 def save_answer(
@@ -354,9 +391,14 @@ class _Table:
     n: list[int]
     magnitude: dict[str, tuple[list[Any], list[Any], list[Any], list[Any]]]
     real_rows: int
+    bounds: bool = False
+    """Whether ``n`` and the largest contributions are bounds (``QueryEngine.screen``):
+    people at least, contributions at most."""
 
     @classmethod
-    def of(cls, analysis: Analysis, result: pa.Table) -> _Table:
+    def of(
+        cls, analysis: Analysis, result: pa.Table, *, bounds: bool = False
+    ) -> _Table:
         data = result.to_pydict()
         groups = list(
             zip(*(data[alias] for alias in analysis.group_aliases), strict=True)
@@ -377,6 +419,7 @@ class _Table:
             n=[int(v or 0) for v in data["__n"]],
             magnitude=magnitude,
             real_rows=result.num_rows,
+            bounds=bounds,
         )
 
     def add_zero_cells(self, analysis: Analysis) -> None:
@@ -419,7 +462,9 @@ class _Table:
             CellInput(
                 group,
                 n,
-                total=_number(total),
+                # A sum of missing values only is no total: judged as an all-zero
+                # cell (the p% rule suppresses it), never left to fail the rules.
+                total=_number(total) or 0.0,
                 largest=(_number(a) or 0.0, _number(b) or 0.0),
                 has_negative=bool(neg),
             )
@@ -509,11 +554,14 @@ class _Table:
                     ],
                 }
             )
-        return {
+        evidence: dict[str, Any] = {
             "version": 1,
             "groups": list(analysis.group_aliases),
             "aggregates": aggregates,
         }
+        if self.bounds:
+            evidence["bounds"] = True
+        return evidence
 
 
 def _domain(
