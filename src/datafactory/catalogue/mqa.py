@@ -34,6 +34,8 @@ from rdflib import Graph, URIRef
 from rdflib.namespace import DCAT, DCTERMS
 from rdflib.term import Node
 
+from datafactory.catalogue.schemas import DatasetDraft, DistributionIn
+
 Dimension = Literal[
     "Findability", "Accessibility", "Interoperability", "Reusability", "Contextuality"
 ]
@@ -256,6 +258,53 @@ def read_facts(graph: Graph, dataset: str) -> DatasetFacts:
     )
 
 
+def draft_facts(meta: DatasetDraft, dataset: str) -> DatasetFacts:
+    """The facts :func:`read_facts` reads from ``rdf.add_dataset``'s graph of ``meta``,
+    taken from the metadata directly (publishing scores without building the graph).
+
+    Blank nodes (contact point, period, rights statement) only count as present, so
+    they stand as ``_:`` placeholders; every other value is the string the graph holds.
+    """
+    distributions = [
+        _draft_distribution_facts(f"{dataset}/distribution/{number}", d)
+        for number, d in enumerate(meta.distributions, start=1)
+    ]
+    return DatasetFacts(
+        keywords=tuple(
+            sorted(
+                w for _, w in {(k, w) for k, ws in meta.keywords.items() for w in ws}
+            )
+        ),
+        themes=tuple(sorted(set(meta.themes))),
+        spatial=tuple(sorted(set(meta.spatial))),
+        temporal=("_:temporal",)
+        if meta.temporal_start is not None or meta.temporal_end is not None
+        else (),
+        access_rights=(meta.access_rights,) if meta.access_rights else (),
+        contact_points=("_:contact",)
+        if meta.contact_email or meta.contact_name
+        else (),
+        publishers=("publisher",),
+        issued=("issued",),
+        modified=("modified",),
+        distributions=tuple(sorted(distributions, key=lambda d: d.node)),
+    )
+
+
+def _draft_distribution_facts(node: str, meta: DistributionIn) -> DistributionFacts:
+    download = str(meta.download_url) if meta.download_url else None
+    return DistributionFacts(
+        node=node,
+        access_urls=(str(meta.access_url),),
+        download_urls=(download,) if download else (),
+        formats=(meta.format,) if meta.format else (),
+        media_types=(meta.media_type,) if meta.media_type else (),
+        licences=(meta.licence,) if meta.licence else (),
+        rights=("_:rights",) if meta.rights else (),
+        byte_sizes=(str(meta.byte_size),) if meta.byte_size is not None else (),
+    )
+
+
 def _distribution_facts(graph: Graph, node: Node) -> DistributionFacts:
     return DistributionFacts(
         node=str(node),
@@ -352,8 +401,25 @@ def score_dataset(
     vocabularies: Vocabularies | None = None,
 ) -> DatasetScore:
     """Score one dataset of ``graph`` on the 23 MQA indicators."""
+    return score_facts(
+        read_facts(graph, dataset),
+        dataset,
+        link_status=link_status,
+        shacl_conforms=shacl_conforms,
+        vocabularies=vocabularies,
+    )
+
+
+def score_facts(
+    facts: DatasetFacts,
+    dataset: str,
+    *,
+    link_status: Mapping[str, bool | None],
+    shacl_conforms: bool | None,
+    vocabularies: Vocabularies | None = None,
+) -> DatasetScore:
+    """Score facts read from a graph (:func:`read_facts`) or a draft (:func:`draft_facts`)."""
     ctx = _Context(link_status, shacl_conforms, vocabularies or DefaultVocabularies())
-    facts = read_facts(graph, dataset)
     best = _best_interoperable(facts.distributions, ctx)
     scores = tuple(_score(row, facts, best, ctx) for row in INDICATORS)
     total = sum(s.points for s in scores)

@@ -20,14 +20,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
 )
-from sqlalchemy import String, Text, func, select, text
+from sqlalchemy import String, Text, func, inspect, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from datafactory.core.db import Base, UTCDateTime, utcnow
@@ -152,11 +152,13 @@ def append(
     subject: str,
     details: dict[str, Any],
 ) -> LedgerEntry:
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LEDGER_LOCK}
-        )
-    head = _head(session)
+    head = _appended_head(session)
+    if head is None:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LEDGER_LOCK}
+            )
+        head = _head(session)
     entry = LedgerEntry(
         seq=1 if head is None else head.seq + 1,
         at=utcnow(),
@@ -170,7 +172,32 @@ def append(
     session.add(entry)
     # Flushing here makes a concurrent append with the same seq fail now, not at commit.
     session.flush()
+    session.info[_HEAD_KEY] = (session.get_transaction(), entry)
     return entry
+
+
+_HEAD_KEY = "datafactory.ledger.head"
+
+
+def _appended_head(session: Session) -> LedgerEntry | None:
+    """The entry this transaction appended last, while it is still the head; else None.
+
+    Once a transaction has appended, nobody else can (PostgreSQL: the advisory lock,
+    held to the end of the transaction; SQLite: the write lock), so the next entry
+    follows the one appended here without asking the database (a publication records
+    several entries in a row). The entry counts only in the same outermost transaction
+    and while it is still in the session: a rolled-back savepoint expunges what it
+    added, and the head is then read again. Were this ever wrong, the new entry would
+    take a ``seq`` that exists and the flush would fail: the chain cannot fork.
+    """
+    found = session.info.get(_HEAD_KEY)
+    if found is None:
+        return None
+    transaction, entry = found
+    if transaction is not session.get_transaction() or not inspect(entry).persistent:
+        del session.info[_HEAD_KEY]
+        return None
+    return cast(LedgerEntry, entry)
 
 
 # --- verification ---------------------------------------------------------------------

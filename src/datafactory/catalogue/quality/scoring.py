@@ -23,7 +23,7 @@ from datafactory.catalogue.models import Dataset
 from datafactory.catalogue.quality import policy as _rules  # noqa: F401  (rules)
 from datafactory.catalogue.quality.models import DatasetQuality, LinkCheck
 from datafactory.catalogue.quality.vocabularies import vocabularies
-from datafactory.catalogue.schemas import DatasetStatus
+from datafactory.catalogue.schemas import DatasetDraft, DatasetStatus
 from datafactory.core.db import utcnow
 from datafactory.core.errors import NotFound
 from datafactory.identity.actor import Actor
@@ -54,6 +54,13 @@ def link_urls(graph: Graph) -> list[str]:
         for _, o in graph.subject_objects(p)
     }
     return sorted(urls)
+
+
+def _fact_urls(facts: mqa.DatasetFacts) -> list[str]:
+    """What :func:`link_urls` answers for the graph the facts describe."""
+    return sorted(
+        {u for d in facts.distributions for u in (*d.access_urls, *d.download_urls)}
+    )
 
 
 def link_status(session: Session, urls: Iterable[str]) -> dict[str, bool | None]:
@@ -91,19 +98,25 @@ def score_and_store(
     *,
     base_url: str,
     shacl_conforms: bool | None = None,
+    published: DatasetDraft | None = None,
 ) -> DatasetQuality:
     """Score the published version of ``dataset`` and replace its stored score.
 
     ``shacl_conforms`` may be given when the caller has just validated the graph against
-    DCAT-AP 3 (publishing does); otherwise the graph is validated here.
+    DCAT-AP 3 (publishing does); otherwise the graph is validated here. ``published``,
+    the metadata of the published version, may be given by a caller that holds it
+    (publishing does), which saves reading the version again.
     """
-    graph = service.dataset_graph(session, dataset, base_url)
+    subject = str(rdf.dataset_uri(base_url, dataset.id))
     if shacl_conforms is None:
-        shacl_conforms = _conforms(graph)
-    score = mqa.score_dataset(
-        graph,
-        str(rdf.dataset_uri(base_url, dataset.id)),
-        link_status=link_status(session, link_urls(graph)),
+        shacl_conforms = _conforms(service.dataset_graph(session, dataset, base_url))
+    # The facts come from the published metadata, not from its graph: the same values
+    # (tests/catalogue/test_mqa_draft_facts.py), without building and reading a graph.
+    facts = mqa.draft_facts(published or service.metadata_of(session, dataset), subject)
+    score = mqa.score_facts(
+        facts,
+        subject,
+        link_status=link_status(session, _fact_urls(facts)),
         shacl_conforms=shacl_conforms,
         vocabularies=vocabularies(),
     )

@@ -19,7 +19,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     delete,
+    event,
     func,
     insert,
     or_,
@@ -177,16 +178,40 @@ def _free_id(session: Session, wanted: int) -> int:
 def _value_ids(
     session: Session, pairs: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    found = _known_ids(session, pairs)
-    missing = [p for p in pairs if p not in found]
-    if missing:
-        dialect = postgresql if _dialect(session) == "postgresql" else sqlite
-        session.execute(
-            dialect.insert(facet_values).on_conflict_do_nothing(),
-            [{"facet": f, "value": v, "documents": 0} for f, v in missing],
-        )
-        found |= _known_ids(session, missing)
-    return found
+    known = _ids_seen(session)
+    wanted = [p for p in pairs if p not in known]
+    if wanted:
+        found = _known_ids(session, wanted)
+        missing = [p for p in wanted if p not in found]
+        if missing:
+            dialect = postgresql if _dialect(session) == "postgresql" else sqlite
+            session.execute(
+                dialect.insert(facet_values).on_conflict_do_nothing(),
+                [{"facet": f, "value": v, "documents": 0} for f, v in missing],
+            )
+            found |= _known_ids(session, missing)
+        known.update(found)
+    return {p: known[p] for p in pairs}
+
+
+_IDS_KEY = "datafactory.search.value_ids"
+
+
+def _ids_seen(session: Session) -> dict[tuple[str, str], int]:
+    """The value ids this transaction has already looked up (a batch of publications
+    shares most of its facet values). A row of ``search_facet_values`` is never deleted,
+    so an id stays right to the end of the transaction, unless the savepoint that
+    inserted it rolls back: any rollback forgets them all (:func:`_forget_ids`)."""
+    seen = session.info.get(_IDS_KEY)
+    transaction = session.get_transaction()
+    if seen is None or seen[0] is not transaction:
+        seen = session.info[_IDS_KEY] = (transaction, {})
+    return cast(dict[tuple[str, str], int], seen[1])
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_ids(session: Session, _previous: object) -> None:
+    session.info.pop(_IDS_KEY, None)
 
 
 def _known_ids(
