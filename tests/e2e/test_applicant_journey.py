@@ -110,6 +110,20 @@ def test_a_researcher_requests_access_and_sees_what_is_missing(
     expect(forms.get_by_label("Anonymised")).to_have_count(0)
     forms.get_by_label("Aggregated").check()
     check_a11y(page)
+    # Aggregated data are the tables the applicant names, added without JavaScript.
+    page.get_by_role("button", name="Save", exact=True).click()
+    tables = page.get_by_role("group", name="Aggregate tables")
+    tables.get_by_label("Dataset the table counts").select_option(label=DATASET)
+    tables.get_by_label("Name of the table").fill("people_by_diagnosis")
+    tables.get_by_role("button", name="Save and add the table").click()
+    table = page.get_by_role("group", name=re.compile(r"^Table 1, from "))
+    table.get_by_role("group", name="Count people by").get_by_label(
+        re.compile(r"^diagnosis_group")
+    ).check()
+    table.get_by_label("Why you need this table").fill(
+        "People with diabetes by diagnosis group are the study's denominator."
+    )
+    check_a11y(page)
     save_and_continue(page)
 
     # Step 4: a wrong duration is refused beside its field, then corrected.

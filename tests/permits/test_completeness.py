@@ -697,6 +697,11 @@ def required_paths(form: ApplicationForm) -> list[str]:
             ):
                 paths.append(f"datasets.{i}.variables.{j}.justification")
     paths.extend(f"linkages.{i}.justification" for i in range(len(form.linkages)))
+    if form.data_form is DataForm.aggregated:
+        paths.append("aggregate_tables")
+        paths.extend(
+            f"aggregate_tables.{i}.group_by" for i in range(len(form.aggregate_tables))
+        )
     return paths
 
 
@@ -733,6 +738,26 @@ def complete_applications(draw: st.DrawFn) -> ApplicationForm:
         )
     team = draw(st.sampled_from([[], [{"email": MEMBER, "role": "Statistician"}]]))
     data_form = draw(st.sampled_from(list(DataForm)))
+    # The aggregated form counts people by requested variables that identify nobody.
+    groups = [
+        v["name"]
+        for v in datasets[0]["variables"]
+        if CATALOGUE[ids[0]].variables[v["name"]] is not Sensitivity.direct_identifier
+    ][:4]
+    if data_form is DataForm.aggregated and not groups:
+        data_form = DataForm.pseudonymised
+    tables = (
+        [
+            {
+                "name": "counts",
+                "dataset_id": ids[0],
+                "group_by": groups,
+                "justification": text(6, "reason"),
+            }
+        ]
+        if data_form is DataForm.aggregated
+        else []
+    )
     ethics = draw(
         st.sampled_from(
             [
@@ -760,6 +785,7 @@ def complete_applications(draw: st.DrawFn) -> ApplicationForm:
         ethics=ethics,
         linkages=linkages,
         legal_bases=bases,
+        aggregate_tables=tables,
     )
     return ApplicationForm.model_validate(data)
 

@@ -133,6 +133,7 @@ def under_the_dga(
 
 PUBLIC = ApplicantFacts(public_sector=True, known_emails=frozenset({PI, MEMBER}))
 SENSITIVE = {"name": "tumour_site", "justification": "Survival differs by site."}
+STAGE_TABLE = {"name": "by_stage", "dataset_id": "cancer", "group_by": ["stage"]}
 WITHOUT_IDENTIFIERS = form_change(
     "datasets",
     [
@@ -186,8 +187,30 @@ BREAKS: list[tuple[str, Break, dict[str, str]]] = [
     ),
     (
         "direct identifier in aggregated data",
-        form_change("data_form", DataForm.aggregated),
+        both(
+            form_change("data_form", DataForm.aggregated),
+            form_change("aggregate_tables", [STAGE_TABLE]),
+        ),
         {DIRECT_IDENTIFIERS: "not_met"},
+    ),
+    (
+        "aggregated data without a table",
+        both(
+            WITHOUT_IDENTIFIERS,
+            form_change("data_form", DataForm.aggregated),
+            form_change("linkages", []),
+        ),
+        {ANONYMISATION: "not_met"},
+    ),
+    (
+        "aggregated data as named tables",
+        both(
+            WITHOUT_IDENTIFIERS,
+            form_change("data_form", DataForm.aggregated),
+            form_change("linkages", []),
+            form_change("aggregate_tables", [STAGE_TABLE]),
+        ),
+        {},
     ),
     (
         "direct identifier without a data form",

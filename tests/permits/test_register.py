@@ -329,6 +329,35 @@ def test_decisions_and_permits_wait_for_the_publication_delay(
     assert permit.results_url is None
 
 
+def test_an_aggregated_permit_publishes_its_tables_but_not_their_reasons(desk, world):
+    why = "Prevalence by age group and sex is the outcome of the study."
+    app_id = desk.submitted(
+        data_form="aggregated",
+        aggregate_tables=[
+            {
+                "name": "people_by_age_sex",
+                "dataset_id": world.register,
+                "group_by": ["birth_year", "sex"],
+                "justification": why,
+            }
+        ],
+    )
+    desk.start_processing(app_id)
+    desk.grant(app_id)
+
+    [permit] = read(desk, register.permits, date(2027, 1, 1)).items
+    assert permit.data_form == "aggregated"
+    assert [t.model_dump() for t in permit.aggregate_tables] == [
+        {
+            "name": "people_by_age_sex",
+            "dataset": world.register,
+            "group_by": ["birth_year", "sex"],
+            "measures": [],
+        }
+    ]
+    assert why not in permit.model_dump_json()
+
+
 def test_successful_cases_are_permits_with_published_results(desk, world, committed):
     first, second = desk.submitted(title="First"), desk.submitted(title="Second")
     for app_id in (first, second):

@@ -6,6 +6,7 @@ refused."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pyarrow as pa
@@ -29,7 +30,7 @@ from datafactory.spe.tables import UNIT_COLUMN
 from datafactory.ttp.domains import find_domain
 from datafactory.ttp.keyring import Keyring
 from datafactory.ttp.models import DomainPseudonym
-from tests.spe.holders import build_world, spe_config
+from tests.spe.holders import build_world, make_extracts, spe_config
 
 
 @pytest.fixture
@@ -323,6 +324,10 @@ def test_the_aggregated_form_holds_only_counts_with_small_cells_withheld(
     assert by_name["person_counts"].invalid_identifiers == 2
     assert by_name["person_counts"].people == len(world.extracts.numbers)
     assert any(c.name == "aggregation" for c in report.checks)  # amount not grouped
+    # A permit granted before applications named tables keeps what it was granted.
+    legacy = [c for c in report.checks if c.name == "aggregate tables"]
+    assert [c.outcome for c in legacy] == [Outcome.warning]
+    assert "names no aggregate table" in legacy[0].detail
 
 
 def test_the_aggregated_form_counts_people_not_rows(
@@ -338,6 +343,170 @@ def test_the_aggregated_form_counts_people_not_rows(
     counts = tables_of(db, config, world)["claim_counts"][1].to_pylist()
     claimants = len(set(world.extracts.claims.column("matricule").to_pylist()))
     assert counts == [{"act_code": "C1", "people": claimants, "suppressed": None}]
+
+
+NAMED_TABLES = [
+    {
+        "name": "people_by_sex_commune",
+        "dataset": "register",
+        "group_by": ["sex", "commune"],
+        "measures": [],
+    },
+    {
+        "name": "people_by_birth_year",
+        "dataset": "register",
+        "group_by": ["birth_year"],
+        "measures": [],
+    },
+    {
+        "name": "claims_by_care_type",
+        "dataset": "claims",
+        "group_by": ["care_type"],
+        "measures": ["amount"],
+    },
+]
+
+
+def test_the_aggregated_form_makes_exactly_the_tables_the_permit_names(
+    runtime, db, committed, config, tmp_path
+):
+    world = committed(lambda s: build_world(s, config, tmp_path, form="aggregated"))
+    committed(lambda s: _permit_tables(s, world, NAMED_TABLES))
+
+    report = prepare(runtime, config, world)
+
+    assert report.ok, report.errors
+    tables = tables_of(db, config, world)
+    assert sorted(tables) == sorted(t["name"] for t in NAMED_TABLES)
+    assert [t.name for t in report.tables] == [t["name"] for t in NAMED_TABLES]
+    unread = [c for c in report.checks if c.outcome is Outcome.warning]
+    assert any("employment: not read" in c.detail for c in unread)
+    assert report.invalid_identifiers == 2, "the register's rows are dropped once"
+
+    spec, by_place = tables["people_by_sex_commune"]
+    assert spec.unit is None
+    assert by_place.column_names == ["sex", "commune", "people", "suppressed"]
+    # The counts are the valid people of each combination; small ones are withheld.
+    valid = [
+        r
+        for r in world.extracts.register.to_pylist()
+        if matricule.check(r["matricule"]) is None
+    ]
+    expected = {}
+    for r in valid:
+        key = (r["sex"], r["commune"])
+        expected[key] = expected.get(key, 0) + 1
+    cells = {(r["sex"], r["commune"]): r for r in by_place.to_pylist()}
+    assert set(cells) == set(expected)
+    for key, row in cells.items():
+        if row["suppressed"] is None:
+            assert row["people"] == expected[key] >= config.rules.threshold
+        else:
+            assert row["people"] is None
+            if expected[key] < config.rules.threshold:
+                assert "threshold" in row["suppressed"]
+    # Secondary suppression: no line of cells holds exactly one withheld cell.
+    assert any("secondary" in (r["suppressed"] or "") for r in cells.values())
+    for sex in ("F", "M"):
+        line = [r for (s, _), r in cells.items() if s == sex]
+        withheld = sum(r["suppressed"] is not None for r in line)
+        assert len(line) < 2 or withheld != 1
+
+    years = tables["people_by_birth_year"][1].to_pylist()
+    assert all(r["people"] is None and r["suppressed"] for r in years), (
+        "60 people over 70 years: every cell is small"
+    )
+
+    claims = tables["claims_by_care_type"][1]
+    assert claims.column_names == [
+        "care_type",
+        "people",
+        "suppressed",
+        "amount_sum",
+        "amount_mean",
+        "amount_suppressed",
+    ]
+    rows = world.extracts.claims.to_pylist()
+    for cell in claims.to_pylist():
+        mine = [r for r in rows if r["care_type"] == cell["care_type"]]
+        if cell["amount_suppressed"] is None:
+            assert cell["amount_sum"] == pytest.approx(sum(r["amount"] for r in mine))
+            assert cell["amount_mean"] == pytest.approx(
+                sum(r["amount"] for r in mine) / len(mine)
+            )
+        else:
+            assert cell["amount_sum"] is None and cell["amount_mean"] is None
+        if cell["suppressed"] is not None:
+            assert cell["amount_suppressed"] is not None
+
+
+def test_sums_are_withheld_where_one_person_dominates(
+    runtime, db, committed, config, tmp_path
+):
+    extracts = make_extracts()
+    amounts = extracts.claims.column("amount").to_pylist()
+    claimants = extracts.claims.column("matricule").to_pylist()
+    # One claimant of each care type holds nearly all of its amount.
+    seen: set[str] = set()
+    for i, care in enumerate(extracts.claims.column("care_type").to_pylist()):
+        if care not in seen:
+            seen.add(care)
+            amounts[i] = 10_000_000.0
+    claims = extracts.claims.set_column(
+        extracts.claims.column_names.index("amount"), "amount", pa.array(amounts)
+    )
+    extracts = dataclasses.replace(extracts, claims=claims)
+    world = committed(
+        lambda s: build_world(s, config, tmp_path, form="aggregated", extracts=extracts)
+    )
+    committed(lambda s: _permit_tables(s, world, NAMED_TABLES[2:]))
+
+    assert prepare(runtime, config, world).ok
+    table = tables_of(db, config, world)["claims_by_care_type"][1].to_pylist()
+
+    assert len(set(claimants)) >= config.rules.threshold
+    assert all(r["people"] is not None for r in table), "the counts are safe"
+    assert all(r["amount_sum"] is None for r in table)
+    assert all("dominance" in r["amount_suppressed"] for r in table)
+
+
+@pytest.mark.parametrize(
+    ("table", "reason"),
+    [
+        (
+            {"name": "ids", "dataset": "register", "group_by": ["matricule"]},
+            "groups by the identifier matricule",
+        ),
+        (
+            {"name": "names", "dataset": "register", "group_by": ["first_name"]},
+            "groups by first_name, not permitted",
+        ),
+        (
+            {"name": "work", "dataset": "elsewhere", "group_by": ["status"]},
+            "which the permit does not name",
+        ),
+        (
+            {
+                "name": "costs",
+                "dataset": "claims",
+                "group_by": ["year"],
+                "measures": ["care_type"],
+            },
+            "sums care_type, which are not numbers",
+        ),
+    ],
+)
+def test_a_named_table_the_permit_does_not_allow_fails_everything(
+    runtime, committed, config, tmp_path, table, reason
+):
+    world = committed(lambda s: build_world(s, config, tmp_path, form="aggregated"))
+    committed(lambda s: _permit_tables(s, world, [NAMED_TABLES[0], table]))
+
+    report = prepare(runtime, config, world)
+
+    assert not report.ok
+    assert any(reason in e for e in report.errors), report.errors
+    assert stored_files(config, world) == []
 
 
 def test_the_anonymised_form_is_refused_with_a_clear_reason(
@@ -407,6 +576,14 @@ def _permit_variables(session, world, dataset_id, variables):
         for d in scope["datasets"]
     ]
     permit.scope = scope
+    session.flush()
+
+
+def _permit_tables(session, world, tables):
+    from datafactory.permits.models import Permit
+
+    permit = session.get(Permit, world.permit_id)
+    permit.scope = {**permit.scope, "aggregate_tables": tables}
     session.flush()
 
 

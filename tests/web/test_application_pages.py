@@ -643,3 +643,131 @@ def test_signed_out_visitors_are_asked_to_sign_in(client, world):
     )
     assert page.status_code == 303
     assert page.headers["location"] == "/sign-in?next=/applications"
+
+
+# --- the aggregate tables of the aggregated form -------------------------------------
+
+
+def aggregated_step(world: World, **more: Any) -> dict[str, Any]:
+    """Step 3 asking aggregated data of the register's birth year, sex and matricule."""
+    return {
+        "datasets-0-id": world.register,
+        "datasets-0-variables": ["matricule", "birth_year", "sex"],
+        "data_form": "aggregated",
+        **more,
+    }
+
+
+def test_an_aggregated_applicant_names_their_tables_without_javascript(
+    rita, world, committed
+):
+    application_id = start(rita, world.register)
+    pseudonymised = rita.get(f"/applications/{application_id}/edit?step=3")
+    assert 'id="group-aggregate_tables"' not in pseudonymised.text
+    assert "If you choose aggregated data, save this step" in pseudonymised.text
+
+    assert save(rita, application_id, 3, aggregated_step(world)).status_code == 303
+    page = rita.get(f"/applications/{application_id}/edit?step=3")
+    assert 'id="group-aggregate_tables"' in page.text
+    select = re.search(
+        r'<select id="field-new_table_dataset".*?</select>', page.text, re.S
+    ).group(0)
+    assert f'value="{world.register}"' in select
+
+    nothing = save(
+        rita, application_id, 3, aggregated_step(world, action="add_aggregate_table")
+    )
+    assert nothing.status_code == 422
+    assert "dataset of the table" in error_of(nothing.text, "new_table_dataset")
+    nameless = save(
+        rita,
+        application_id,
+        3,
+        aggregated_step(world, new_table_name="by_age", action="add_aggregate_table"),
+    )
+    assert nameless.status_code == 422
+    assert "dataset the table counts" in error_of(nameless.text, "new_table_dataset")
+    assert 'name="new_table_name" type="text" maxlength="63" value="by_age"' in (
+        nameless.text
+    )
+
+    added = save(
+        rita,
+        application_id,
+        3,
+        aggregated_step(
+            world,
+            new_table_dataset=world.register,
+            new_table_name="by_age_sex",
+            action="add_aggregate_table",
+        ),
+    )
+    assert added.headers["location"].endswith("step=3&saved=1")
+    page = rita.get(f"/applications/{application_id}/edit?step=3")
+    boxes = re.findall(r'name="aggregate_tables-0-group_by" value="([^"]+)"', page.text)
+    assert boxes == ["birth_year", "sex"], "requested, never the identifier"
+    sums = re.findall(r'name="aggregate_tables-0-measures" value="([^"]+)"', page.text)
+    assert sums == ["birth_year"], "only numbers are summed"
+
+    table = {
+        "aggregate_tables-0-dataset": world.register,
+        "aggregate_tables-0-name": "by_age_sex",
+        "aggregate_tables-0-group_by": ["birth_year", "sex"],
+        "aggregate_tables-0-why": "Prevalence by age group and sex is the outcome.",
+    }
+    kept = save(rita, application_id, 3, aggregated_step(world, **table))
+    assert kept.status_code == 303
+    saved = form_of(committed, application_id)["aggregate_tables"]
+    assert saved == [
+        {
+            "name": "by_age_sex",
+            "dataset_id": world.register,
+            "group_by": ["birth_year", "sex"],
+            "measures": [],
+            "justification": "Prevalence by age group and sex is the outcome.",
+        }
+    ]
+    page = rita.get(f"/applications/{application_id}/edit?step=3")
+    assert re.search(
+        r'name="aggregate_tables-0-group_by" value="sex" checked', page.text
+    )
+
+    removed = save(
+        rita,
+        application_id,
+        3,
+        aggregated_step(world, **table, **{"aggregate_tables-0-remove": "1"}),
+    )
+    assert removed.status_code == 303
+    assert form_of(committed, application_id)["aggregate_tables"] == []
+
+
+def test_a_wrong_table_name_comes_back_beside_its_field(rita, world, committed):
+    application_id = start(rita, world.register)
+    bad = {
+        "aggregate_tables-0-dataset": world.register,
+        "aggregate_tables-0-name": "By age",
+        "aggregate_tables-0-group_by": ["birth_year"],
+        "aggregate_tables-1-dataset": world.register,
+        "aggregate_tables-1-name": "twice",
+        "aggregate_tables-2-dataset": world.register,
+        "aggregate_tables-2-name": "twice",
+    }
+    refused = save(rita, application_id, 3, aggregated_step(world, **bad))
+    assert refused.status_code == 422
+    assert "lower-case letters" in error_of(refused.text, "aggregate_tables-0-name")
+    assert "own name" in error_of(refused.text, "aggregate_tables-2-name")
+    assert 'value="By age"' in refused.text, "what was typed stays"
+    assert form_of(committed, application_id)["aggregate_tables"] == []
+
+
+def test_the_last_step_asks_an_aggregated_applicant_for_a_table(rita, world):
+    application_id = start(rita, world.register)
+    assert save(rita, application_id, 3, aggregated_step(world)).status_code == 303
+    page = rita.get(f"/applications/{application_id}/edit?step=5")
+    missing = re.search(r'<ul id="completeness-missing">.*?</ul>', page.text, re.S)
+    assert "Name at least one aggregate table" in missing.group(0)
+    assert (
+        f'href="/applications/{application_id}/edit?step=3#group-aggregate_tables"'
+        in missing.group(0)
+    )

@@ -347,6 +347,23 @@ _WORKING_TIME = _Scenario(
             )
         ],
         "data_form": "aggregated",
+        "aggregate_tables": [
+            {
+                "name": "hours_by_age_nationality",
+                "dataset_id": "lfs",
+                "group_by": ["age", "nationality", "status"],
+                "measures": ["hours"],
+                "justification": "Usual hours worked by age, nationality group and"
+                " labour status show who works part-time.",
+            },
+            {
+                "name": "education_by_age_nationality",
+                "dataset_id": "lfs",
+                "group_by": ["age", "nationality", "education"],
+                "justification": "Level of education by age and nationality group is"
+                " the second indicator of the skills strategy.",
+            },
+        ],
         "start_date": -180,
         "duration_months": 12,
         "ethics": _NO_ETHICS,
@@ -1060,6 +1077,20 @@ _ASTHMA = _Scenario(
             )
         ],
         "data_form": "aggregated",
+        "aggregate_tables": [
+            {
+                "name": "asthma_admissions",
+                "dataset_id": "hospital",
+                "group_by": [
+                    "admission_date",
+                    "age_band",
+                    "hospital",
+                    "diagnosis_group",
+                ],
+                "justification": "Weekly admissions of children for asthma by age band"
+                " and hospital are the outcome of the time-series regression.",
+            }
+        ],
         "start_date": 35,
         "duration_months": 12,
         "ethics": _NO_ETHICS,
@@ -1446,6 +1477,10 @@ class _Replay:
         form["linkages"] = [
             {**link, "datasets": [self.datasets[k] for k in link["datasets"]]}
             for link in form.get("linkages", [])
+        ]
+        form["aggregate_tables"] = [
+            {**table, "dataset_id": self.datasets[table["dataset_id"]]}
+            for table in form.get("aggregate_tables", [])
         ]
         return form
 

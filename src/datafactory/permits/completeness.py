@@ -23,6 +23,7 @@ from datafactory.catalogue.schemas import Sensitivity
 from datafactory.permits.facts import ApplicationFacts, DatasetFacts, normalise_email
 from datafactory.permits.regimes import Purpose
 from datafactory.permits.schemas import (
+    MAX_GROUPS,
     ApplicationForm,
     DataForm,
     Gap,
@@ -154,6 +155,7 @@ def _gaps(form: ApplicationForm, facts: ApplicationFacts) -> Iterator[Gap]:
     yield from _datasets(form, facts)
     yield from _data_form(form, facts)
     yield from _linkages(form)
+    yield from _aggregate_tables(form, facts)
     yield from _period(form, facts)
     yield from _ethics(form, facts)
     yield from _declaration(form)
@@ -466,6 +468,85 @@ def _linkages(form: ApplicationForm) -> Iterator[Gap]:
             yield _weak(
                 f"linkages.{i}.justification",
                 f"Explain in a sentence why you need to link {left} and {right}.",
+            )
+
+
+def _aggregate_tables(form: ApplicationForm, facts: ApplicationFacts) -> Iterator[Gap]:
+    # Aggregated data are exactly the tables the permit names (data minimisation, EHDS
+    # Art. 66(1)): nothing else reaches the workspace, so an aggregated application
+    # without a table would be granted nothing usable.
+    tables = form.aggregate_tables
+    if form.data_form is not DataForm.aggregated:
+        if tables:
+            yield _weak(
+                "aggregate_tables",
+                "You named aggregate tables, but they are prepared only for aggregated"
+                " data: they are ignored unless you choose the aggregated form.",
+            )
+        return
+    if not tables:
+        yield _missing(
+            "aggregate_tables",
+            "Name at least one aggregate table: with aggregated data, the workspace"
+            " holds only the tables you name.",
+        )
+        return
+    requested = {d.dataset_id: d for d in form.datasets}
+    for i, table in enumerate(tables):
+        at = f"aggregate_tables.{i}"
+        request = requested.get(table.dataset_id)
+        if request is None:
+            yield _missing(
+                f"{at}.dataset_id",
+                f"Table {table.name} counts dataset {table.dataset_id}, which you do"
+                " not request: add the dataset or remove the table.",
+            )
+            continue
+        if not table.group_by:
+            yield _missing(
+                f"{at}.group_by",
+                f"Choose the variables table {table.name} counts people by (one to"
+                f" {MAX_GROUPS}).",
+            )
+        asked = {v.name for v in request.variables}
+        dictionary = facts.dataset(table.dataset_id)
+        for field, role, names in (
+            ("group_by", "groups by", table.group_by),
+            ("measures", "sums", table.measures),
+        ):
+            absent = [n for n in names if n not in asked]
+            if absent:
+                yield _missing(
+                    f"{at}.{field}",
+                    f"Table {table.name} {role} {_names(absent)}, not requested from"
+                    f" dataset {table.dataset_id}: tick the variable under the dataset"
+                    " or untick it in the table.",
+                )
+            identifying = [
+                n
+                for n in names
+                if n in asked
+                and dictionary is not None
+                and dictionary.variables.get(n) is Sensitivity.direct_identifier
+            ]
+            if identifying:
+                yield _missing(
+                    f"{at}.{field}",
+                    f"Table {table.name} cannot use {_names(identifying)}: it directly"
+                    " identifies people, and aggregated data hold no identifier.",
+                )
+        both = [n for n in table.measures if n in table.group_by]
+        if both:
+            yield _missing(
+                f"{at}.measures",
+                f"Table {table.name} both groups by and sums {_names(both)}: choose"
+                " one.",
+            )
+        if _words(table.justification) < JUSTIFICATION_MIN_WORDS:
+            yield _weak(
+                f"{at}.justification",
+                f"Explain in a sentence why you need table {table.name}: the handler"
+                " checks that every table is necessary.",
             )
 
 

@@ -220,6 +220,19 @@ def _anonymisation(
     chosen = form.data_form
     if chosen is None:
         return "not_met", "No data form is chosen."
+    if chosen is DataForm.aggregated:
+        # Aggregated data are exactly the tables named: none named, nothing to assess.
+        names = [t.name for t in form.aggregate_tables]
+        if not names:
+            return (
+                "not_met",
+                "Aggregated data are requested, but no aggregate table is named.",
+            )
+        return (
+            "met",
+            f"Aggregated data are requested, as {len(names)} named table(s):"
+            f" {_list(names)}. Check that each is necessary.",
+        )
     if chosen is not DataForm.pseudonymised:
         return "met", f"{chosen.value.capitalize()} data are requested."
     if not form.pseudonymisation_justification.strip():

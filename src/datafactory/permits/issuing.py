@@ -1,8 +1,8 @@
 """Permits: issued on a positive decision, amended or renewed through the same procedure,
 revoked by a decider, expired by the daily job; and the credentials that prove them.
 
-The scope is frozen into the permit at issuance (datasets, variables, form, purposes, named
-users, period, conditions) and signed as a JWS, so the secure processing environment can
+The scope is frozen into the permit at issuance (datasets, variables, form, the aggregate
+tables of the aggregated form, purposes, named users, period, conditions) and signed as a JWS, so the secure processing environment can
 enforce it without trusting the portal's database. Each named user also gets one GA4GH
 ControlledAccessGrants visa per dataset, verifiable with ``/.well-known/jwks.json``.
 """
@@ -25,7 +25,7 @@ from datafactory.permits import clocks, credentials, notifications
 from datafactory.permits.config import PermitsConfig
 from datafactory.permits.events import PermitChanged, PermitGranted
 from datafactory.permits.models import Application, ApplicationParty, Permit
-from datafactory.permits.schemas import ApplicationForm, ApplicationKind
+from datafactory.permits.schemas import ApplicationForm, ApplicationKind, DataForm
 from datafactory.permits.workflow import Party
 
 IN_FORCE = ("GRANTED", "AMENDED", "RENEWED")
@@ -70,6 +70,19 @@ def scope_of(
             for d in form.datasets
         ],
         "linkages": [list(link.datasets) for link in form.linkages],
+        # Only the aggregated form is prepared as named tables; for the other forms the
+        # tables a draft kept are not part of what was granted.
+        "aggregate_tables": [
+            {
+                "name": t.name,
+                "dataset": t.dataset_id,
+                "group_by": list(t.group_by),
+                "measures": list(t.measures),
+            }
+            for t in form.aggregate_tables
+        ]
+        if form.data_form is DataForm.aggregated
+        else [],
         "users": users,
         "starts_on": starts_on.isoformat(),
         "ends_on": ends_on.isoformat(),

@@ -40,6 +40,7 @@ from datafactory.permits.workflow import Decision, State
 
 __all__ = [
     "MAX_PAGE_SIZE",
+    "AggregateTableScope",
     "DatasetRef",
     "DatasetScope",
     "DecisionRow",
@@ -80,6 +81,15 @@ class DatasetRef(_Frozen):
 
 class DatasetScope(DatasetRef):
     variables: list[str] = Field(default_factory=list)
+
+
+class AggregateTableScope(_Frozen):
+    """An aggregate table of an aggregated permit, published like its variables."""
+
+    name: str
+    dataset: str
+    group_by: list[str]
+    measures: list[str] = Field(default_factory=list)
 
 
 class ReceivedRow(_Frozen):
@@ -130,6 +140,10 @@ class PermitRow(_Frozen):
     data_form: str | None = Field(description="anonymised, pseudonymised or aggregated")
     linkages: list[list[str]] = Field(
         description="Pairs of datasets linked through the trusted third party."
+    )
+    aggregate_tables: list[AggregateTableScope] = Field(
+        default_factory=list,
+        description="The aggregated form's tables: names, group variables, measures.",
     )
     starts_on: date
     ends_on: date
@@ -348,6 +362,16 @@ def permits(
                 _strings(pair)
                 for pair in permit.scope.get("linkages") or []
                 if isinstance(pair, list)
+            ],
+            aggregate_tables=[
+                AggregateTableScope(
+                    name=str(t.get("name", "")),
+                    dataset=str(t.get("dataset", "")),
+                    group_by=_strings(t.get("group_by")),
+                    measures=_strings(t.get("measures")),
+                )
+                for t in permit.scope.get("aggregate_tables") or []
+                if isinstance(t, dict)
             ],
             starts_on=permit.starts_on,
             ends_on=permit.ends_on,

@@ -6,6 +6,7 @@ completeness check (``completeness.py``) must find nothing missing.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -79,6 +80,62 @@ class Linkage(BaseModel):
     justification: str = Field(default="", max_length=2000)
 
 
+TABLE_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+"""A workspace table's name, as the catalogue's sources name them: a SQL identifier the
+query gate accepts unquoted."""
+MAX_GROUPS = 4
+"""Group variables of one aggregate table. Every further variable multiplies the cells
+and shrinks them below the threshold: a table of five crossed variables is mostly
+suppressed."""
+
+
+class AggregateTableRequest(BaseModel):
+    """One table of the aggregated form: people counted per combination of the group
+    variables of one requested dataset (and, for ``measures``, their sums and means).
+
+    Whether the dataset and the variables are requested is checked for completeness, not
+    here, so that a draft stays savable while its datasets change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        max_length=63,
+        description="The workspace table's name: lower-case letters, digits and _.",
+        # The pattern is checked by ``_name``, with a message a person can act on.
+        json_schema_extra={"pattern": TABLE_NAME},
+    )
+    dataset_id: str = Field(min_length=1, max_length=16)
+    group_by: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_GROUPS,
+        description="The requested variables people are counted by (one to four).",
+    )
+    measures: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_GROUPS,
+        description="Numeric requested variables whose sum and mean each cell gives.",
+    )
+    justification: str = Field(default="", max_length=2000)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not re.fullmatch(TABLE_NAME, value):
+            raise ValueError(
+                "Name the table with lower-case letters, digits and _ (no spaces),"
+                " starting with a letter, for example counts_by_age."
+            )
+        return value
+
+    @field_validator("group_by", "measures")
+    @classmethod
+    def _variables(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not 1 <= len(name) <= 63:
+                raise ValueError("Give variable names of 1 to 63 characters.")
+        return list(dict.fromkeys(value))
+
+
 class TeamMember(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -119,6 +176,11 @@ class ApplicationForm(BaseModel):
     data_form: DataForm | None = None
     pseudonymisation_justification: str = Field(default="", max_length=MAX_TEXT)
     linkages: list[Linkage] = Field(default_factory=list, max_length=20)
+    aggregate_tables: list[AggregateTableRequest] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Aggregated form only: the tables the workspace will hold.",
+    )
     start_date: date | None = None
     duration_months: int | None = Field(default=None, ge=1, le=240)
     ethics: EthicsApproval = Field(default_factory=EthicsApproval)
@@ -130,6 +192,20 @@ class ApplicationForm(BaseModel):
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
         return list(dict.fromkeys(value))
+
+    @field_validator("aggregate_tables")
+    @classmethod
+    def _distinct_tables(
+        cls, value: list[AggregateTableRequest]
+    ) -> list[AggregateTableRequest]:
+        names = [t.name for t in value]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(
+                f"Give each aggregate table its own name: {', '.join(twice)} is used"
+                " more than once."
+            )
+        return value
 
     def dataset_ids(self) -> list[str]:
         return [d.dataset_id for d in self.datasets]

@@ -11,8 +11,11 @@ data dictionary says, and then:
   dropped. Every table names the person ``pseudonym``, so the gate joins tables on it;
   the linkages the permit names need no join here, and the report says how many
   pseudonyms of each linked pair match;
-* aggregated form: only counts of people per combination of the permitted categories,
-  with the disclosure rules applied (``<table>_counts``, no person column);
+* aggregated form: exactly the aggregate tables the permit names, each counting people
+  per combination of its group variables (and, for its measures, their sums and means),
+  with the disclosure rules applied and no person column. A permit granted before
+  applications named tables keeps what it was granted: one count table per dataset by
+  every permitted category (``<table>_counts``), with a warning in the report;
 * anonymised form: refused until the anonymisation issue brings it.
 
 All or nothing: every table is built in memory first, then stored with the workspace key;
@@ -57,12 +60,17 @@ from datafactory.spe.preparing.events import (
     WorkspacePrepared,
 )
 from datafactory.spe.preparing.extract import (
+    Counted,
     Findings,
+    NamedTable,
     Planned,
     Prepared,
     aggregate,
+    aggregate_named,
+    counted,
     extract,
     plan,
+    plan_tables,
     pseudonymise,
 )
 from datafactory.spe.preparing.report import LinkageReport, PreparationReport
@@ -173,6 +181,10 @@ def _prepare(
     findings = Findings()
     form = _form(permit, findings)
     planned = plan(session, permit.scope, findings)
+    named: list[NamedTable] = []
+    if form == "aggregated":
+        named = plan_tables(permit.scope, planned, findings)
+        planned = _counted_datasets(permit, planned, named, findings)
     _stop_if_failed(workspace, permit, form, actor, config, findings, [])
     # Read everything before the first write: a source that fails makes no pseudonym,
     # and progress (its own transaction) never waits on a lock this one holds (SQLite).
@@ -190,11 +202,16 @@ def _prepare(
     domain = None
     if form == "pseudonymised":
         domain = _domain_keys(session, actor, config, permit)
-    for dataset_id, (item, data) in extracts.items():
-        table = _one(session, actor, config, workspace, item, data, findings, domain)
-        if table is not None:
-            by_dataset[dataset_id] = table
-    prepared = list(by_dataset.values())
+    if named:
+        prepared = _named_tables(extracts, named, config, findings)
+    else:
+        for dataset_id, (item, data) in extracts.items():
+            table = _one(
+                session, actor, config, workspace, item, data, findings, domain
+            )
+            if table is not None:
+                by_dataset[dataset_id] = table
+        prepared = list(by_dataset.values())
     linkages = _linkages(permit, by_dataset, form, findings)
     _stop_if_failed(
         workspace, permit, form, actor, config, findings, prepared, linkages
@@ -245,6 +262,53 @@ def _form(permit: Permit, findings: Findings) -> str | None:
     else:
         findings.fail("form", "The permit names no form for its data.")
     return str(form) if form else None
+
+
+def _counted_datasets(
+    permit: Permit,
+    planned: list[Planned],
+    named: list[NamedTable],
+    findings: Findings,
+) -> list[Planned]:
+    """The datasets the aggregated form reads: those its named tables count, or every
+    dataset for a permit that names no table (granted before applications named them),
+    which keeps the one count table per dataset it was granted with."""
+    if not permit.scope.get("aggregate_tables"):
+        findings.warn(
+            "aggregate tables",
+            "The permit names no aggregate table (it was granted before applications "
+            "named them): one count table per dataset, by every permitted category.",
+        )
+        return planned
+    used = {t.dataset_id for t in named}
+    unused = [p.dataset_id for p in planned if p.dataset_id not in used]
+    if unused:
+        findings.warn(
+            "aggregate tables",
+            f"No table of the permit counts dataset(s) {', '.join(unused)}: not read.",
+        )
+    return [p for p in planned if p.dataset_id in used]
+
+
+def _named_tables(
+    extracts: Mapping[str, tuple[Planned, pa.Table]],
+    named: list[NamedTable],
+    config: SpeConfig,
+    findings: Findings,
+) -> list[Prepared]:
+    """Exactly the tables the permit names, in its order; each dataset's identifiers
+    are checked once, however many tables count it."""
+    rows: dict[str, Counted] = {}
+    prepared = []
+    for table in named:
+        if table.dataset_id not in extracts:
+            continue  # its dataset failed already, and said why
+        if table.dataset_id not in rows:
+            rows[table.dataset_id] = counted(*extracts[table.dataset_id])
+        prepared.append(
+            aggregate_named(rows[table.dataset_id], table, config.rules, findings)
+        )
+    return prepared
 
 
 def _domain_keys(

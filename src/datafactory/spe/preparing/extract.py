@@ -4,9 +4,11 @@
 dictionary, a registered source, each permitted variable in both) before a byte is read.
 :func:`extract` reads only the permitted variables (and the person's identifier) and types
 them as the dictionary says. Then one of the two forms: :func:`pseudonymise` replaces the
-identifier by the permit domain's pseudonym (``pseudonym``), :func:`aggregate` keeps only
-counts of people per combination of the permitted categories, with the disclosure rules
-applied.
+identifier by the permit domain's pseudonym (``pseudonym``); for the aggregated form,
+:func:`plan_tables` checks the aggregate tables the permit names and
+:func:`aggregate_named` makes each (people per combination of its group variables, sums and
+means of its measures), while :func:`aggregate` keeps the one count table per dataset of
+permits that name no table; the disclosure rules apply to every cell.
 
 Every problem found is collected, not raised at once, so that one report names all of
 them; the caller decides that the preparation fails.
@@ -14,6 +16,7 @@ them; the caller decides that the preparation fails.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
@@ -38,8 +41,15 @@ from datafactory.catalogue.sources import (
 )
 from datafactory.core.errors import DatafactoryError
 from datafactory.identity.actor import Actor
+from datafactory.permits.schemas import TABLE_NAME
 from datafactory.privacy import matricule
-from datafactory.privacy.sdc import CellInput, DisclosureRules, Statistic, check_cells
+from datafactory.privacy.sdc import (
+    CellInput,
+    DisclosureRules,
+    Reason,
+    Statistic,
+    check_cells,
+)
 from datafactory.spe.arrow import arrow_type
 from datafactory.spe.preparing.report import Check, Outcome, TableReport
 from datafactory.spe.tables import UNIT_COLUMN, ColumnSpec, TableSpec
@@ -51,6 +61,7 @@ PEOPLE = "people"
 ROWS = "rows"
 SUPPRESSED = "suppressed"
 _GROUPABLE = (VariableType.code, VariableType.boolean, VariableType.integer)
+_NUMERIC = (VariableType.integer, VariableType.decimal)
 
 
 @dataclass
@@ -482,29 +493,145 @@ def _spec(
 # --- the aggregated form ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NamedTable:
+    """An aggregate table the permit names, checked against its dataset's plan."""
+
+    name: str
+    dataset_id: str
+    group_by: tuple[str, ...]
+    measures: tuple[str, ...] = ()
+
+
+def plan_tables(
+    scope: dict[str, Any], planned: Sequence[Planned], findings: Findings
+) -> list[NamedTable]:
+    """The aggregate tables the permit names, each grouping by permitted, non-identifying
+    variables of a permitted dataset; empty for a permit that names none. Checked before
+    a byte is read, like the datasets."""
+    by_dataset = {p.dataset_id: p for p in planned}
+    permitted = {str(d.get("id")) for d in scope.get("datasets") or []}
+    tables: list[NamedTable] = []
+    for item in scope.get("aggregate_tables") or []:
+        table = NamedTable(
+            name=str(item.get("name") or ""),
+            dataset_id=str(item.get("dataset") or ""),
+            group_by=tuple(dict.fromkeys(str(v) for v in item.get("group_by") or [])),
+            measures=tuple(dict.fromkeys(str(v) for v in item.get("measures") or [])),
+        )
+        if _table_problems(
+            table, by_dataset.get(table.dataset_id), permitted, findings
+        ):
+            continue
+        tables.append(table)
+    names = Counter(t.name for t in tables)
+    for name, times in names.items():
+        if times > 1:
+            findings.fail(
+                "aggregate tables", f"The permit names table {name} {times} times."
+            )
+    return tables
+
+
+def _table_problems(
+    table: NamedTable,
+    planned: Planned | None,
+    permitted: set[str],
+    findings: Findings,
+) -> bool:
+    """Whether ``table`` cannot be made; says why."""
+    if not re.fullmatch(TABLE_NAME, table.name):
+        findings.fail(
+            "aggregate tables",
+            f"The permit names an aggregate table {table.name!r}, which is not a "
+            "workspace table name.",
+        )
+        return True
+    if planned is None:
+        if table.dataset_id not in permitted:
+            findings.fail(
+                "aggregate tables",
+                f"Table {table.name} counts dataset {table.dataset_id}, which the "
+                "permit does not name.",
+                table.name,
+            )
+        return True  # otherwise its dataset failed already, and said why
+    problems = []
+    if not table.group_by:
+        problems.append("it groups by no variable")
+    for role, names in (("groups by", table.group_by), ("sums", table.measures)):
+        absent = [v for v in names if v not in planned.variables]
+        if absent:
+            problems.append(f"it {role} {', '.join(absent)}, not permitted")
+        identifying = [
+            v
+            for v in names
+            if v in planned.variables
+            and (v == planned.person or _identifying(planned.dictionary[v]))
+        ]
+        if identifying:
+            problems.append(f"it {role} the identifier {', '.join(identifying)}")
+    amounts = [
+        v
+        for v in table.measures
+        if v in planned.variables and planned.dictionary[v].type not in _NUMERIC
+    ]
+    if amounts:
+        problems.append(f"it sums {', '.join(amounts)}, which are not numbers")
+    if problems:
+        findings.fail(
+            "aggregate tables",
+            f"Table {table.name} of dataset {table.dataset_id} cannot be made: "
+            f"{'; '.join(problems)}.",
+            table.name,
+        )
+        return True
+    findings.passed(
+        "aggregate tables",
+        f"dataset {table.dataset_id}, by {', '.join(table.group_by)}",
+        table.name,
+    )
+    return False
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A dataset's rows ready to count: invalid identifiers dropped, the others
+    normalised, so that "1985 0101..." is one person."""
+
+    planned: Planned
+    data: pa.Table
+    source_rows: int
+    checked: _Identifiers | None
+
+
+def counted(planned: Planned, data: pa.Table) -> Counted:
+    source_rows = data.num_rows
+    person = planned.person
+    if person is None:
+        return Counted(planned, data, source_rows, None)
+    checked = _check_identifiers(data.column(person))
+    data = data.filter(checked.keep)
+    data = data.set_column(
+        data.column_names.index(person),
+        person,
+        pa.array(
+            [
+                None if v is None else matricule.normalise(v)
+                for v in data.column(person).to_pylist()
+            ],
+            pa.string(),
+        ),
+    )
+    return Counted(planned, data, source_rows, checked)
+
+
 def aggregate(
     planned: Planned, data: pa.Table, rules: DisclosureRules, findings: Findings
 ) -> Prepared:
-    """People per combination of the permitted categories; cells that fail the
-    disclosure rules (threshold, then secondary suppression) are withheld."""
-    source_rows = data.num_rows
+    """A permit that names no aggregate table (granted before the form named them):
+    people per combination of every groupable permitted category, ``<table>_counts``."""
     person = planned.person
-    checked = None
-    if person is not None:
-        checked = _check_identifiers(data.column(person))
-        data = data.filter(checked.keep)
-        # People are counted by their normalised number: "1985 0101..." is one person.
-        data = data.set_column(
-            data.column_names.index(person),
-            person,
-            pa.array(
-                [
-                    None if v is None else matricule.normalise(v)
-                    for v in data.column(person).to_pylist()
-                ],
-                pa.string(),
-            ),
-        )
     groups = [
         v
         for v in planned.variables
@@ -520,10 +647,49 @@ def aggregate(
             f"{', '.join(left_out)}.",
             planned.table,
         )
-    counted, verdicts = _counts(data, groups, person, rules)
+    return _aggregated(
+        counted(planned, data),
+        groups,
+        (),
+        f"{planned.table}_counts",
+        f"{planned.label}: counts",
+        rules,
+        findings,
+    )
+
+
+def aggregate_named(
+    rows: Counted, table: NamedTable, rules: DisclosureRules, findings: Findings
+) -> Prepared:
+    """The table the permit names: people per combination of its group variables."""
+    return _aggregated(
+        rows,
+        list(table.group_by),
+        table.measures,
+        table.name,
+        f"{rows.planned.label}: people by {', '.join(table.group_by)}",
+        rules,
+        findings,
+    )
+
+
+def _aggregated(
+    rows: Counted,
+    groups: list[str],
+    measures: Sequence[str],
+    name: str,
+    label: str,
+    rules: DisclosureRules,
+    findings: Findings,
+) -> Prepared:
+    """People (or rows, without a person column) per combination of ``groups``; cells
+    that fail the disclosure rules (threshold, then secondary suppression) are
+    withheld, with their reasons."""
+    planned, data, person = rows.planned, rows.data, rows.planned.person
+    counted_, verdicts = _counts(data, groups, person, rules)
     count_name = PEOPLE if person is not None else ROWS
     suppressed = [v for v in verdicts if v.suppressed]
-    counts = counted.column("n").to_pylist()
+    counts = counted_.column("n").to_pylist()
     released = pa.array(
         [None if v.suppressed else n for v, n in zip(verdicts, counts, strict=True)],
         pa.int64(),
@@ -531,29 +697,49 @@ def aggregate(
     reasons = pa.array(
         [",".join(r.value for r in v.reasons) or None for v in verdicts], pa.string()
     )
-    table = pa.table(
-        {
-            **{g: counted.column(g) for g in groups},
-            count_name: released,
-            SUPPRESSED: reasons,
-        }
-    )
-    spec = TableSpec(
-        name=f"{planned.table}_counts",
-        columns=(
-            *(column_spec(planned.dictionary[g]) for g in groups),
-            ColumnSpec(count_name, "integer", label=f"Number of {count_name}"),
-            ColumnSpec(SUPPRESSED, "string", label="Why the count is withheld"),
-        ),
-        unit=None,
-        label=f"{planned.label}: counts",
-    )
+    columns: dict[str, Any] = {
+        **{g: counted_.column(g) for g in groups},
+        count_name: released,
+        SUPPRESSED: reasons,
+    }
+    specs = [
+        *(column_spec(planned.dictionary[g]) for g in groups),
+        ColumnSpec(count_name, "integer", label=f"Number of {count_name}"),
+        ColumnSpec(SUPPRESSED, "string", label="Why the count is withheld"),
+    ]
     findings.passed(
         "disclosure rules",
         f"{len(suppressed)} of {len(verdicts)} cell(s) withheld (fewer than "
         f"{rules.threshold} {count_name}, or to protect another cell)",
-        spec.name,
+        name,
     )
+    for measure in measures:
+        values = _magnitudes(data, groups, person, measure, verdicts, rules)
+        columns.update(values)
+        specs += [
+            ColumnSpec(f"{measure}_sum", "decimal", label=f"Sum of {measure}"),
+            ColumnSpec(
+                f"{measure}_mean", "decimal", label=f"Mean of {measure} per row"
+            ),
+            ColumnSpec(
+                f"{measure}_suppressed",
+                "string",
+                label=f"Why the sum and mean of {measure} are withheld",
+            ),
+        ]
+        withheld = sum(
+            v is not None for v in values[f"{measure}_suppressed"].to_pylist()
+        )
+        findings.passed(
+            "disclosure rules",
+            f"sum and mean of {measure}: {withheld} of {len(verdicts)} cell(s) "
+            f"withheld (threshold, dominance ({rules.nk_n}, {rules.nk_k}), p% "
+            f"{rules.p_ratio:.0%}, or to protect another cell)",
+            name,
+        )
+    table = pa.table(columns)
+    spec = TableSpec(name=name, columns=tuple(specs), unit=None, label=label)
+    checked = rows.checked
     return Prepared(
         spec,
         table,
@@ -562,7 +748,7 @@ def aggregate(
             dataset_id=planned.dataset_id,
             rows=table.num_rows,
             variables=tuple(c.name for c in spec.columns),
-            source_rows=source_rows,
+            source_rows=rows.source_rows,
             people=pc.count_distinct(data.column(person)).as_py() if person else None,
             invalid_identifiers=checked.invalid if checked else 0,
             invalid_reasons=checked.reasons if checked else {},
@@ -576,26 +762,97 @@ def _counts(
     data: pa.Table, groups: list[str], person: str | None, rules: DisclosureRules
 ) -> tuple[pa.Table, list[Any]]:
     if person is not None:
-        counted = data.group_by(groups, use_threads=False).aggregate(
+        counted_ = data.group_by(groups, use_threads=False).aggregate(
             [(person, "count_distinct")]
         )
-        counted = counted.rename_columns(
+        counted_ = counted_.rename_columns(
             [
                 "n" if c == f"{person}_count_distinct" else c
-                for c in counted.column_names
+                for c in counted_.column_names
             ]
         )
     else:
-        counted = data.group_by(groups, use_threads=False).aggregate(
+        counted_ = data.group_by(groups, use_threads=False).aggregate(
             [([], "count_all")]
         )
-        counted = counted.rename_columns(
-            ["n" if c == "count_all" else c for c in counted.column_names]
+        counted_ = counted_.rename_columns(
+            ["n" if c == "count_all" else c for c in counted_.column_names]
         )
     if groups:
-        counted = counted.sort_by([(g, "ascending") for g in groups])
+        counted_ = counted_.sort_by([(g, "ascending") for g in groups])
     cells = [
         CellInput(group=tuple(row[g] for g in groups), n=int(row["n"]))
-        for row in counted.to_pylist()
+        for row in counted_.to_pylist()
     ]
-    return counted, check_cells(Statistic.count, cells, rules)
+    return counted_, check_cells(Statistic.count, cells, rules)
+
+
+COUNT_WITHHELD = "count"
+"""The reason a sum and mean are withheld when their cell's count is: with the count
+released the mean would give it back (sum / mean)."""
+
+
+def _magnitudes(
+    data: pa.Table,
+    groups: list[str],
+    person: str | None,
+    measure: str,
+    counts: Sequence[Any],
+    rules: DisclosureRules,
+) -> dict[str, pa.Array]:
+    """The sum and mean (over the rows with a value) of ``measure`` per cell of
+    ``counts`` (the count verdicts, in the table's order). Dominance and the p% rule are checked on each person's
+    contribution (their rows' sum in the cell; each row's value without a person
+    column), as the gate does; a cell whose count is withheld withholds its sum and
+    mean too, since the mean and the sum give the count back."""
+    if person is not None:
+        per_unit = data.group_by([*groups, person], use_threads=False).aggregate(
+            [(measure, "sum"), (measure, "count")]
+        )
+        value, rows = f"{measure}_sum", f"{measure}_count"
+    else:
+        per_unit, value, rows = data.select([*groups, measure]), measure, None
+    contributions: dict[tuple[Any, ...], list[float]] = {}
+    values: dict[tuple[Any, ...], int] = {}
+    for row in per_unit.to_pylist():
+        if row[value] is not None:
+            key = tuple(row[g] for g in groups)
+            contributions.setdefault(key, []).append(float(row[value]))
+            values[key] = values.get(key, 0) + (int(row[rows]) if rows else 1)
+    wanted = max(rules.nk_n, 2)
+    cells = []
+    for verdict in counts:
+        found = contributions.get(verdict.group, [])
+        cells.append(
+            CellInput(
+                group=verdict.group,
+                n=len(found),
+                total=sum(found),
+                largest=tuple(sorted(found, reverse=True)[:wanted]),
+                has_negative=any(v < 0 for v in found),
+            )
+        )
+    verdicts = check_cells(Statistic.sum, cells, rules)
+    sums: list[float | None] = []
+    means: list[float | None] = []
+    reasons: list[str | None] = []
+    for cell, count, verdict in zip(cells, counts, verdicts, strict=True):
+        why = [r.value for r in verdict.reasons]
+        if count.suppressed:
+            why.append(COUNT_WITHHELD)
+        if cell.n == 0:
+            why.append(Reason.zero.value)  # nobody has a value: no mean to give
+        if why:
+            sums.append(None)
+            means.append(None)
+            reasons.append(",".join(dict.fromkeys(why)))
+        else:
+            total = cell.total or 0.0
+            sums.append(total)
+            means.append(total / values[cell.group])
+            reasons.append(None)
+    return {
+        f"{measure}_sum": pa.array(sums, pa.float64()),
+        f"{measure}_mean": pa.array(means, pa.float64()),
+        f"{measure}_suppressed": pa.array(reasons, pa.string()),
+    }

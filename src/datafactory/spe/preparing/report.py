@@ -77,7 +77,13 @@ class PreparationReport:
 
     @property
     def invalid_identifiers(self) -> int:
-        return sum(t.invalid_identifiers for t in self.tables)
+        # Several aggregate tables may count one dataset: its rows are dropped once.
+        per_dataset: dict[str, int] = {}
+        for t in self.tables:
+            per_dataset[t.dataset_id] = max(
+                per_dataset.get(t.dataset_id, 0), t.invalid_identifiers
+            )
+        return sum(per_dataset.values())
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -33,6 +33,7 @@ from datafactory.permits.completeness import ABSTRACT_MAX_WORDS, PROHIBITED_USE_
 from datafactory.permits.config import PermitsConfig
 from datafactory.permits.models import Application
 from datafactory.permits.schemas import (
+    MAX_GROUPS,
     ApplicationCreate,
     ApplicationForm,
     CommandIn,
@@ -58,6 +59,7 @@ from datafactory.web.pages.wizard_form import (
     PERMIT_STATUS,
     SENSITIVITY,
     STEPS,
+    DatasetChoice,
     Posted,
     PostedDep,
     Step,
@@ -70,6 +72,7 @@ from datafactory.web.pages.wizard_form import (
     person_id_of,
     protected_datasets,
     rows_of,
+    safe,
     size_in_words,
     step_of,
     strings_of,
@@ -101,6 +104,27 @@ class DatasetRow:
     title: str
     requestable: bool
     variables: list[VariableRow]
+
+
+@dataclass(frozen=True)
+class TableOption:
+    """A variable an aggregate table may count by (or sum), ticked or not."""
+
+    id: str
+    name: str
+    label: str
+    checked: bool
+
+
+@dataclass(frozen=True)
+class TableRow:
+    index: int
+    name: str
+    dataset_id: str
+    dataset_title: str
+    groups: list[TableOption]
+    measures: list[TableOption]
+    justification: str
 
 
 @dataclass(frozen=True)
@@ -198,7 +222,16 @@ def _data_context(view: View) -> dict[str, Any]:
     named = [*ids, *(x for link in linkages for x in (link["left"], link["right"]))]
     titles = {d.id: d.title for d in chosen}
     offered = [f for f in DataForm if f in view.config.offered_forms]
+    tables = _table_rows(view, choices, requested, titles)
     return {
+        "show_tables": view.values.get("data_form") == DataForm.aggregated.value
+        or bool(tables),
+        "aggregated_chosen": view.values.get("data_form") == DataForm.aggregated.value,
+        "aggregated_offered": DataForm.aggregated in view.config.offered_forms,
+        "table_rows": tables,
+        "new_table_name": view.loose.get("new_table_name", ""),
+        "table_datasets": [(d.id, d.title) for d in chosen if d.requestable],
+        "max_groups": MAX_GROUPS,
         "choices": [c for c in choices.values() if c.id not in ids],
         "chosen": chosen,
         "forms": [(f.value, *DATA_FORMS[f]) for f in offered],
@@ -207,6 +240,69 @@ def _data_context(view: View) -> dict[str, Any]:
         "linkage_rows": [*linkages, {"left": "", "right": "", "why": ""}],
         "linkage_options": [(x, titles.get(x, x)) for x in dict.fromkeys(named) if x],
     }
+
+
+_NUMERIC = ("integer", "decimal")
+
+
+def _table_rows(
+    view: View,
+    choices: dict[str, DatasetChoice],
+    requested: list[dict[str, Any]],
+    titles: dict[str, str],
+) -> list[TableRow]:
+    """The aggregate tables with, for each, the requested variables of its dataset it
+    may count by (not the direct identifiers) and the numbers it may sum. A variable
+    the table names but may not use is listed too, ticked, so that it can be unticked."""
+    asked = {
+        str(r.get("dataset_id", "")): [
+            str(v.get("name", "")) for v in rows_of(r.get("variables"))
+        ]
+        for r in requested
+    }
+    rows = []
+    for index, table in enumerate(rows_of(view.values.get("aggregate_tables"))):
+        dataset_id = str(table.get("dataset_id", ""))
+        choice = choices.get(dataset_id)
+        dictionary = {v.name: v for v in choice.variables} if choice else {}
+        usable = [
+            dictionary[n]
+            for n in asked.get(dataset_id, [])
+            if n in dictionary and dictionary[n].sensitivity != "direct_identifier"
+        ]
+        key = f"aggregate_tables-{index}"
+        rows.append(
+            TableRow(
+                index=index,
+                name=str(table.get("name", "")),
+                dataset_id=dataset_id,
+                dataset_title=titles.get(dataset_id)
+                or dataset_title(view.session, dataset_id, view.lang),
+                groups=_options(
+                    f"{key}-group_by",
+                    usable,
+                    strings_of(table.get("group_by")),
+                ),
+                measures=_options(
+                    f"{key}-measures",
+                    [v for v in usable if v.type in _NUMERIC],
+                    strings_of(table.get("measures")),
+                ),
+                justification=str(table.get("justification", "")),
+            )
+        )
+    return rows
+
+
+def _options(
+    key: str, usable: list[VariableInfo], ticked: list[str]
+) -> list[TableOption]:
+    names = [v.name for v in usable]
+    labels = {v.name: v.label for v in usable}
+    return [
+        TableOption(f"field-{key}-{safe(n)}", n, labels.get(n, ""), n in ticked)
+        for n in [*names, *(n for n in ticked if n not in names)]
+    ]
 
 
 def _safeguards_context(view: View) -> dict[str, Any]:

@@ -31,6 +31,8 @@ from datafactory.permits.completeness import ABSTRACT_MAX_WORDS
 from datafactory.permits.config import PermitsConfig
 from datafactory.permits.models import Application
 from datafactory.permits.schemas import (
+    MAX_GROUPS,
+    TABLE_NAME,
     DataForm,
     LegalBasis,
 )
@@ -174,6 +176,9 @@ STEP_OF = {
     "data_form": 3,
     "pseudonymisation_justification": 3,
     "linkages": 3,
+    "aggregate_tables": 3,
+    "new_table_dataset": 3,
+    "new_table_name": 3,
     "start_date": 4,
     "duration_months": 4,
     "ethics_status": 4,
@@ -190,6 +195,12 @@ _ETHICS_KEY = {
     "committee": "ethics_committee",
     "reference": "ethics_reference",
     "attachment_id": "ethics_file",
+}
+_TABLE_FIELD = {
+    "name": "-name",
+    "group_by": "-group_by",
+    "measures": "-measures",
+    "justification": "-why",
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9_]")
 
@@ -234,6 +245,10 @@ def key_of(error_field: str, values: Mapping[str, Any]) -> str | None:
                 if sub == "justification"
                 else f"linkages-{index}"
             )
+        case "aggregate_tables":
+            if index is None:
+                return "aggregate_tables"
+            return f"aggregate_tables-{index}{_TABLE_FIELD.get(sub, '')}"
         case "datasets":
             if index is None:
                 return "datasets"
@@ -281,6 +296,7 @@ class VariableInfo:
     name: str
     label: str
     sensitivity: str
+    type: str = ""
 
 
 @dataclass(frozen=True)
@@ -311,7 +327,9 @@ def protected_datasets(session: Session, lang: str) -> dict[str, DatasetChoice]:
                 id=dataset_id,
                 title=pick(meta.title, lang) or dataset_id,
                 variables=tuple(
-                    VariableInfo(v.name, pick(v.label, lang), v.sensitivity.value)
+                    VariableInfo(
+                        v.name, pick(v.label, lang), v.sensitivity.value, v.type.value
+                    )
                     for v in meta.variables
                 ),
             )
@@ -386,7 +404,9 @@ class Parsed:
     changes: dict[str, Any] = field(default_factory=dict)
     errors: list[FieldError] = field(default_factory=list)
     loose: dict[str, str] = field(default_factory=dict)
-    """Explanations typed for variables that are not ticked (page key → text)."""
+    """Text typed that the form cannot hold, shown again (page key → text):
+    explanations for variables that are not ticked, the name of a table to add whose
+    dataset is not chosen."""
     regime_changed: bool = False
 
     def error(self, key: str, message: str) -> None:
@@ -551,7 +571,84 @@ def _parse_data(step: Step) -> Parsed:
             )
         linkages.append({"datasets": [left, right], "justification": reason})
     parsed.changes["linkages"] = linkages
+    parsed.changes["aggregate_tables"] = _parse_tables(posted, parsed)
     return parsed
+
+
+TABLE_NAME_HINT = (
+    "Name the table with lower-case letters, digits and _ (no spaces), starting with"
+    " a letter, for example counts_by_age."
+)
+
+
+def _parse_tables(posted: Posted, parsed: Parsed) -> list[dict[str, Any]]:
+    """The aggregate tables as posted: the saved rows, then the one to add
+    (``new_table_*``). Whether their datasets and variables are requested is left to
+    the completeness check, so that the draft saves while the datasets change."""
+    rows: list[dict[str, Any]] = []
+    for i in range(MAX_ROWS):
+        key = f"aggregate_tables-{i}"
+        if not posted.has(f"{key}-dataset"):
+            break
+        if posted.text(f"{key}-remove"):
+            continue
+        rows.append(
+            {
+                "name": posted.text(f"{key}-name"),
+                "dataset_id": posted.text(f"{key}-dataset"),
+                "group_by": list(dict.fromkeys(posted.texts(f"{key}-group_by"))),
+                "measures": list(dict.fromkeys(posted.texts(f"{key}-measures"))),
+                "justification": posted.text(f"{key}-why"),
+            }
+        )
+    added = posted.text("new_table_dataset"), posted.text("new_table_name")
+    if added[1] and not added[0]:
+        # A row without its dataset could not offer the variables to count by.
+        parsed.loose["new_table_name"] = added[1]
+        parsed.error("new_table_dataset", "Choose the dataset the table counts.")
+    elif added[0]:
+        rows.append(
+            {
+                "name": added[1],
+                "dataset_id": added[0],
+                "group_by": [],
+                "measures": [],
+                "justification": "",
+            }
+        )
+    elif posted.action == "add_aggregate_table":
+        parsed.error("new_table_dataset", "Choose the dataset of the table to add.")
+    tables: list[dict[str, Any]] = []
+    names: set[str] = set()
+    for row in rows:
+        if not any(row.values()):
+            continue
+        at = f"aggregate_tables-{len(tables)}"
+        tables.append(row)
+        name = row["name"]
+        if not row["dataset_id"]:
+            parsed.error(at, "Choose the dataset the table counts.")
+        if not name:
+            parsed.error(f"{at}-name", "Name the table, for example counts_by_age.")
+        elif not re.fullmatch(TABLE_NAME, name):
+            parsed.error(f"{at}-name", TABLE_NAME_HINT)
+        elif name in names:
+            parsed.error(
+                f"{at}-name",
+                f"Another table is named {name}: give each table its own name.",
+            )
+        names.add(name)
+        if len(row["group_by"]) > MAX_GROUPS:
+            parsed.error(
+                f"{at}-group_by",
+                f"Count by at most {MAX_GROUPS} variables: with more, most cells are"
+                " too small to be released.",
+            )
+        if len(row["measures"]) > MAX_GROUPS:
+            parsed.error(
+                f"{at}-measures", f"Choose at most {MAX_GROUPS} variables to sum."
+            )
+    return tables
 
 
 def _parse_safeguards(step: Step) -> Parsed:
