@@ -29,7 +29,8 @@ OPERATOR = Actor(ref="system:cli", name="cli", roles=frozenset({("admin", None)}
 BASE = "https://data.example.lu"
 EU = "http://publications.europa.eu/resource/authority"
 # Record 3 has no description (the title stands for it); records 2 and 5 are made to
-# fail validation; record 6 has no title in our languages and cannot be read.
+# fail validation; record 6 has its title in Catalan only, outside the EU language
+# vocabulary, and cannot be read.
 TITLES = {1: "Jeu un", 2: "bad deux", 3: "Jeu trois", 4: "Jeu quatre", 5: "bad cinq"}
 
 
@@ -41,7 +42,7 @@ def catalogue(path: Path, *, changed: str = "") -> str:
     for number in range(1, 8):
         title = TITLES.get(number, f"Jeu {number}")
         if number == 6:
-            lines = ['dct:title "Σύνολο"@el']
+            lines = ['dct:title "Conjunt"@ca']
         else:
             lines = [f'dct:title "{title}{changed if number == 4 else ""}"@fr']
             if number != 3:
@@ -107,7 +108,7 @@ def test_a_chunk_publishes_its_good_records_and_lists_the_others(
     for failure in failures[:2]:
         assert failure["reason"].startswith("The dataset does not meet DCAT-AP-LU yet.")
         assert "description (dct:description)" in failure["reason"]
-    assert failures[2]["reason"] == "no title in lb, fr, de or en"
+    assert failures[2]["reason"] == normalise.NO_TITLE
     notes = [n for n in report["notes"] if n["note"] == DESCRIPTION_FROM_TITLE]
     assert [n["remote_id"] for n in notes] == ["https://src.example.lu/d/3"]
 

@@ -73,3 +73,55 @@ class DataSourceRegistered(LedgerEvent):
 
     def subject(self) -> str:
         return f"dataset:{self.dataset_id}"
+
+
+@dataclass(frozen=True)
+class RecordCreated(LedgerEvent):
+    """A data steward created a draft data service or dataset series (``kind``)."""
+
+    action = "catalogue.record.created"
+    kind: str
+    record_id: str
+    publisher_id: int
+
+    def subject(self) -> str:
+        return f"{self.kind}:{self.record_id}"
+
+
+@dataclass(frozen=True)
+class RecordEdited(LedgerEvent):
+    """The working copy of a data service or dataset series changed; ``fields`` names what."""
+
+    action = "catalogue.record.edited"
+    kind: str
+    record_id: str
+    fields: tuple[str, ...]
+
+    def subject(self) -> str:
+        return f"{self.kind}:{self.record_id}"
+
+
+@dataclass(frozen=True)
+class RecordPublished(LedgerEvent):
+    """A data service or dataset series passed validation and was published as ``version``."""
+
+    action = "catalogue.record.published"
+    kind: str
+    record_id: str
+    version: int
+
+    def subject(self) -> str:
+        return f"{self.kind}:{self.record_id}"
+
+
+@dataclass(frozen=True)
+class RecordDeleted(LedgerEvent):
+    """A data service or dataset series was withdrawn; its URI answers 410 with ``reason``."""
+
+    action = "catalogue.record.deleted"
+    kind: str
+    record_id: str
+    reason: str
+
+    def subject(self) -> str:
+        return f"{self.kind}:{self.record_id}"

@@ -1,4 +1,8 @@
-"""The catalogue as RDF: per dataset and as a Hydra-paged whole, in four serialisations."""
+"""The catalogue as RDF: per record and as a Hydra-paged whole, in four serialisations.
+
+Hydra pages the datasets. The data services (``dcat:service``) and the dataset series
+(``dcat:dataset``, as DCAT-AP 3 lists them) are few and come whole on the first page.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,8 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 from sqlalchemy.orm import Session
 
-from datafactory.catalogue import rdf
-from datafactory.catalogue.models import Dataset
+from datafactory.catalogue import rdf, records
+from datafactory.catalogue.models import CatalogueRecord, Dataset
 from datafactory.catalogue.service import add_to_graph, list_published
 from datafactory.core.errors import FieldError, InvalidInput
 
@@ -84,6 +88,16 @@ def catalogue_page(
     for dataset in datasets:
         add_to_graph(session, graph, dataset, base_url)
         graph.add((catalogue, DCAT.dataset, rdf.dataset_uri(base_url, dataset.id)))
+    if page == 1:
+        for record in records.list_published(session)[0]:
+            records.add_to_graph(session, graph, record, base_url)
+            graph.add(
+                (
+                    catalogue,
+                    DCAT.service if record.kind == "service" else DCAT.dataset,
+                    rdf.record_uri(base_url, record.kind, record.id),
+                )
+            )
     publisher = URIRef(f"{base}/id/organisation/mindigital")
     graph.add((catalogue, DCTERMS.publisher, publisher))
     graph.add((publisher, RDF.type, FOAF.Agent))
@@ -106,8 +120,17 @@ def as_dcat_ap_2(graph: Graph) -> None:
     """Rewrite a DCAT-AP 3 graph for harvesters that read DCAT-AP 2.1.1 (data.europa.eu).
 
     2.1.1 has no high-value-dataset terms and types ``dcat:byteSize`` as ``xsd:decimal``
-    (3.0.1 made it ``xsd:nonNegativeInteger``); everything else we write is the same.
+    (3.0.1 made it ``xsd:nonNegativeInteger``). It has data services but no dataset
+    series (DCAT 3 brought ``dcat:DatasetSeries`` and ``dcat:inSeries``): a series goes
+    out as a ``dcat:Dataset`` and its members say ``dct:isPartOf`` it, as the DCAT-AP 2
+    guidelines on dataset series did. Everything else we write is the same.
     """
+    for series in list(graph.subjects(RDF.type, rdf.DATASET_SERIES)):
+        graph.remove((series, RDF.type, rdf.DATASET_SERIES))
+        graph.add((series, RDF.type, DCAT.Dataset))
+    for member, series in list(graph.subject_objects(rdf.IN_SERIES)):
+        graph.remove((member, rdf.IN_SERIES, series))
+        graph.add((member, DCTERMS.isPartOf, series))
     graph.remove((None, rdf.DCATAP.applicableLegislation, None))
     graph.remove((None, rdf.DCATAP.hvdCategory, None))
     for node, size in list(graph.subject_objects(DCAT.byteSize)):
@@ -143,6 +166,12 @@ def dataset_document(
     graph = rdf.new_graph()
     add_to_graph(session, graph, dataset, base_url)
     return serialise(graph, extension)
+
+
+def record_document(
+    session: Session, record: CatalogueRecord, *, base_url: str, extension: str
+) -> Serialised:
+    return serialise(records.record_graph(session, record, base_url), extension)
 
 
 def negotiate(accept: str) -> str | None:

@@ -8,14 +8,22 @@ DCAT-AP-LU guidance shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, XSD
 
-from datafactory.catalogue.schemas import DatasetDraft, DistributionIn, Text, Variable
+from datafactory.catalogue.schemas import (
+    DataServiceDraft,
+    DatasetDraft,
+    DatasetSeriesDraft,
+    DistributionIn,
+    Text,
+    Variable,
+)
 
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 CSVW = Namespace("http://www.w3.org/ns/csvw#")
@@ -27,6 +35,9 @@ HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 # docs/catalogue.md, until DCAT-AP-LU names one.
 DF = Namespace("https://datafactory.lu/ns#")
 HVD_LEGISLATION = URIRef("http://data.europa.eu/eli/reg_impl/2023/138/oj")
+# DCAT 3 terms that rdflib's DCAT namespace (DCAT 2) does not know.
+DATASET_SERIES = URIRef("http://www.w3.org/ns/dcat#DatasetSeries")
+IN_SERIES = URIRef("http://www.w3.org/ns/dcat#inSeries")
 
 PREFIXES = {
     "dcat": DCAT,
@@ -70,6 +81,9 @@ class DatasetFacts:
     created_at: datetime
     modified_at: datetime
     version: int
+    links: Mapping[str, str] = field(default_factory=dict)
+    """IRIs named in links (``in_series``, ``access_services``, ``serves_datasets``) that
+    are the original IRIs of records harvested here, to the URIs we give those records."""
 
 
 def new_graph() -> Graph:
@@ -81,6 +95,19 @@ def new_graph() -> Graph:
 
 def dataset_uri(base_url: str, dataset_id: str) -> URIRef:
     return URIRef(f"{base_url.rstrip('/')}/id/dataset/{dataset_id}")
+
+
+def record_uri(base_url: str, kind: str, record_id: str) -> URIRef:
+    """A data service's or dataset series' URI: ``{base}/id/service/{id}`` or
+    ``{base}/id/series/{id}``."""
+    return URIRef(f"{base_url.rstrip('/')}/id/{kind}/{record_id}")
+
+
+def link_uri(facts: DatasetFacts, kind: str, ref: str) -> URIRef:
+    """The URI a link (our id or an IRI) points at; ``kind`` is dataset, service or series."""
+    if "://" not in ref:
+        return URIRef(f"{facts.base_url.rstrip('/')}/id/{kind}/{ref}")
+    return URIRef(facts.links.get(ref, ref))
 
 
 def add_dataset(graph: Graph, facts: DatasetFacts, meta: DatasetDraft) -> URIRef:
@@ -119,8 +146,12 @@ def add_dataset(graph: Graph, facts: DatasetFacts, meta: DatasetDraft) -> URIRef
     if meta.is_hvd:
         graph.add((subject, DCATAP.applicableLegislation, HVD_LEGISLATION))
         _iris(graph, subject, DCATAP.hvdCategory, meta.hvd_categories)
+    for series in meta.in_series:
+        graph.add((subject, IN_SERIES, link_uri(facts, "series", series)))
     for number, distribution in enumerate(meta.distributions, start=1):
-        _distribution(graph, subject, number, distribution, hvd=meta.is_hvd)
+        node = _distribution(graph, subject, number, distribution, hvd=meta.is_hvd)
+        for service in distribution.access_services:
+            graph.add((node, DCAT.accessService, link_uri(facts, "service", service)))
     if meta.variables:
         _dictionary(graph, subject, meta.variables)
     return subject
@@ -147,7 +178,11 @@ def _publisher(graph: Graph, subject: URIRef, facts: DatasetFacts) -> None:
     graph.add((agent, FOAF.name, Literal(facts.publisher.name)))
 
 
-def _contact_point(graph: Graph, subject: URIRef, meta: DatasetDraft) -> None:
+def _contact_point(
+    graph: Graph,
+    subject: URIRef,
+    meta: DatasetDraft | DataServiceDraft | DatasetSeriesDraft,
+) -> None:
     if not (meta.contact_email or meta.contact_name):
         return
     contact = BNode()
@@ -159,7 +194,9 @@ def _contact_point(graph: Graph, subject: URIRef, meta: DatasetDraft) -> None:
         graph.add((contact, VCARD.hasEmail, URIRef(f"mailto:{meta.contact_email}")))
 
 
-def _temporal(graph: Graph, subject: URIRef, meta: DatasetDraft) -> None:
+def _temporal(
+    graph: Graph, subject: URIRef, meta: DatasetDraft | DatasetSeriesDraft
+) -> None:
     if meta.temporal_start is None and meta.temporal_end is None:
         return
     period = BNode()
@@ -184,7 +221,7 @@ def _access_conditions(graph: Graph, subject: URIRef, conditions: Text) -> None:
 
 def _distribution(
     graph: Graph, dataset: URIRef, number: int, meta: DistributionIn, *, hvd: bool
-) -> None:
+) -> URIRef:
     node = URIRef(f"{dataset}/distribution/{number}")
     graph.add((dataset, DCAT.distribution, node))
     graph.add((node, RDF.type, DCAT.Distribution))
@@ -214,6 +251,7 @@ def _distribution(
         _texts(graph, rights, RDFS.label, meta.rights)
     if hvd:
         graph.add((node, DCATAP.applicableLegislation, HVD_LEGISLATION))
+    return node
 
 
 def _dictionary(graph: Graph, dataset: URIRef, variables: list[Variable]) -> None:
@@ -243,3 +281,69 @@ def _dictionary(graph: Graph, dataset: URIRef, variables: list[Variable]) -> Non
                 graph.add(
                     (column, term, Literal(Decimal(str(value)), datatype=XSD.decimal))
                 )
+
+
+# --- data services and dataset series -----------------------------------------------------
+
+
+def _common(
+    graph: Graph,
+    subject: URIRef,
+    facts: DatasetFacts,
+    meta: DataServiceDraft | DatasetSeriesDraft,
+) -> None:
+    graph.add((subject, DCTERMS.identifier, Literal(str(subject))))
+    _texts(graph, subject, DCTERMS.title, meta.title)
+    _texts(graph, subject, DCTERMS.description, meta.description)
+    for lang, words in meta.keywords.items():
+        for word in words:
+            graph.add((subject, DCAT.keyword, Literal(word, lang=lang)))
+    _iris(graph, subject, DCAT.theme, meta.themes)
+    _publisher(graph, subject, facts)
+    _contact_point(graph, subject, meta)
+    if meta.is_hvd:
+        graph.add((subject, DCATAP.applicableLegislation, HVD_LEGISLATION))
+        _iris(graph, subject, DCATAP.hvdCategory, meta.hvd_categories)
+
+
+def add_service(graph: Graph, facts: DatasetFacts, meta: DataServiceDraft) -> URIRef:
+    """Add one data service: its endpoints, the datasets it serves, its terms."""
+    subject = record_uri(facts.base_url, "service", facts.id)
+    graph.add((subject, RDF.type, DCAT.DataService))
+    _common(graph, subject, facts, meta)
+    for predicate, urls in (
+        (DCAT.endpointURL, meta.endpoint_urls),
+        (DCAT.endpointDescription, meta.endpoint_descriptions),
+        (FOAF.page, meta.documentation),
+    ):
+        for url in urls:
+            graph.add((subject, predicate, URIRef(str(url))))
+    for dataset in meta.serves_datasets:
+        graph.add((subject, DCAT.servesDataset, link_uri(facts, "dataset", dataset)))
+    _iris(graph, subject, DCTERMS.conformsTo, meta.conforms_to)
+    if meta.access_rights:
+        graph.add((subject, DCTERMS.accessRights, URIRef(meta.access_rights)))
+    if meta.licence:
+        graph.add((subject, DCTERMS.license, URIRef(meta.licence)))
+    if meta.landing_page:
+        graph.add((subject, DCAT.landingPage, URIRef(str(meta.landing_page))))
+    return subject
+
+
+def add_series(graph: Graph, facts: DatasetFacts, meta: DatasetSeriesDraft) -> URIRef:
+    """Add one dataset series. Its members point at it (``dcat:inSeries``), as DCAT-AP 3
+    asks; the series itself lists none."""
+    subject = record_uri(facts.base_url, "series", facts.id)
+    graph.add((subject, RDF.type, DATASET_SERIES))
+    _common(graph, subject, facts, meta)
+    _iris(graph, subject, DCTERMS.spatial, meta.spatial)
+    if meta.frequency:
+        graph.add((subject, DCTERMS.accrualPeriodicity, URIRef(meta.frequency)))
+    _temporal(graph, subject, meta)
+    graph.add(
+        (subject, DCTERMS.issued, Literal(facts.created_at.date(), datatype=XSD.date))
+    )
+    graph.add(
+        (subject, DCTERMS.modified, Literal(facts.modified_at, datatype=XSD.dateTime))
+    )
+    return subject

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import policy as _rules  # noqa: F401  (registers the rules)
-from datafactory.catalogue import rdf, search
+from datafactory.catalogue import rdf, records, search
 from datafactory.catalogue.events import (
     DatasetCreated,
     DatasetDeleted,
@@ -172,6 +172,7 @@ def add_to_graph(
 ) -> None:
     publisher = session.get(Organisation, dataset.publisher_id)
     assert publisher is not None
+    metadata = metadata_of(session, dataset, draft=draft)
     facts = _facts(
         publisher,
         dataset_id=dataset.id,
@@ -181,8 +182,9 @@ def add_to_graph(
         if draft
         else dataset.published_at or dataset.modified_at,
         version=dataset.version,
+        links=records.links_for(session, records.dataset_refs(metadata), base_url),
     )
-    rdf.add_dataset(graph, facts, metadata_of(session, dataset, draft=draft))
+    rdf.add_dataset(graph, facts, metadata)
 
 
 def _facts(
@@ -193,6 +195,7 @@ def _facts(
     created_at: datetime,
     modified_at: datetime,
     version: int,
+    links: dict[str, str] | None = None,
 ) -> rdf.DatasetFacts:
     return rdf.DatasetFacts(
         id=dataset_id,
@@ -201,6 +204,7 @@ def _facts(
         created_at=created_at,
         modified_at=modified_at,
         version=version,
+        links=links or {},
     )
 
 
@@ -260,14 +264,16 @@ def _release(
     )
     session.add(version)
     session.flush()
-    search.index_dataset(
-        session, dataset, DatasetDraft.model_validate(version.document)
-    )
+    published = DatasetDraft.model_validate(version.document)
+    search.index_dataset(session, dataset, published)
+    records.sync_memberships(session, dataset, published)
     ledger.record(session, actor.ref, DatasetPublished(dataset.id, dataset.version))
     from datafactory.catalogue.quality.scoring import score_and_store
 
     # The validation covered DCAT-AP 3 (and more) on the same metadata: it conforms.
-    score_and_store(session, dataset, base_url=base_url, shacl_conforms=True)
+    score_and_store(
+        session, dataset, base_url=base_url, shacl_conforms=True, published=published
+    )
     return version
 
 

@@ -24,6 +24,7 @@ from datafactory.catalogue.models import Dataset
 from datafactory.catalogue.schemas import DatasetDraft
 from datafactory.core.db import unit_of_work
 from datafactory.demo.datasets import DATASETS
+from datafactory.demo.records import load_records
 from datafactory.identity import people
 from datafactory.identity.actor import Actor
 from datafactory.identity.models import (
@@ -214,6 +215,8 @@ def load(session: Session, base_url: str = "http://127.0.0.1:8000") -> dict[str,
                     role=role,
                 )
     added["datasets"] = _load_datasets(session, admin, slugs, base_url)
+    # After the datasets: the statistics API serves some of them.
+    added.update(load_records(session, admin, slugs, base_url))
     return added
 
 

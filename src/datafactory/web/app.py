@@ -19,6 +19,7 @@ from datafactory.web import problems
 from datafactory.web.api import airlock as airlock_api
 from datafactory.web.api import audit as audit_api
 from datafactory.web.api import catalogue as catalogue_api
+from datafactory.web.api import catalogue_records as catalogue_records_api
 from datafactory.web.api import ckan as ckan_api
 from datafactory.web.api import credentials as credentials_api
 from datafactory.web.api import harvest as harvest_api
@@ -54,6 +55,7 @@ from datafactory.web.pages import (
 )
 from datafactory.web.pages import airlock as airlock_pages
 from datafactory.web.pages import applications as applicant_pages
+from datafactory.web.pages import catalogue_records as catalogue_records_pages
 from datafactory.web.pages import spe as spe_pages
 from datafactory.web.templating import make_templates
 
@@ -90,6 +92,7 @@ def create_app(
         audit_api.router,
         jobs_api.router,
         catalogue_api.router,
+        catalogue_records_api.router,
         harvest_api.router,
         ckan_api.router,
         quality_api.router,
@@ -110,6 +113,7 @@ def create_app(
         audit.router,
         editor.router,  # before catalogue: /datasets/new is no dataset id
         catalogue.router,
+        catalogue_records_pages.router,
         harvest.router,
         quality.router,
         register.router,

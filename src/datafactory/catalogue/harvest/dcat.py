@@ -4,26 +4,44 @@ Safety: RDF/XML is checked with defusedxml first (no entity declarations, no ext
 references: XML bombs are refused); JSON-LD may not name a remote ``@context`` (rdflib would
 fetch it, from wherever it points). The pages of a source are merged into one graph and read
 only once all of them parsed.
+
+Besides datasets, a document's data services and dataset series are read (as
+:class:`RecordRemote`), with the links between them: ``dcat:inSeries``,
+``dcat:accessService`` and ``dcat:servesDataset`` keep the original IRIs, which the
+catalogue resolves to the records harvested here (``catalogue.records.links_for``). A data
+service written as a blank node (inline in ``dcat:accessService``, as CKAN and udata do)
+is known by its first endpoint URL, which stands for its IRI in those links.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
+from pydantic import ValidationError
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, OWL, RDF, RDFS, SKOS
+from rdflib.namespace import DCAT, DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from datafactory.catalogue.harvest import normalise as n
 from datafactory.catalogue.harvest.errors import HarvestError
 from datafactory.catalogue.harvest.fetch import Document, Fetcher
 from datafactory.catalogue.harvest.readers import Progress, Remote, mapped, pages
-from datafactory.catalogue.rdf import ADMS, DCATAP, HYDRA, VCARD
+from datafactory.catalogue.rdf import (
+    ADMS,
+    DATASET_SERIES,
+    DCATAP,
+    HYDRA,
+    IN_SERIES,
+    VCARD,
+)
+from datafactory.catalogue.schemas import DRAFTS, RecordDraft, RecordKind
 
 SCHEMA = Namespace("http://schema.org/")
 SCHEMA_S = Namespace("https://schema.org/")
@@ -166,16 +184,57 @@ def read_dcat(
             graph += page
         progress(f"read page {number}")
     assert graph is not None  # pages() yields the first URL at least
-    datasets = sorted(set(graph.subjects(RDF.type, DCAT.Dataset)), key=str)
-    if not datasets:
-        raise HarvestError(f"{url} holds no dcat:Dataset")
-    records = [dataset_record(graph, s, language=language) for s in datasets]
+    series = set(graph.subjects(RDF.type, DATASET_SERIES))
+    # A series may say it is a dcat:Dataset too (a subclass): it is read as a series.
+    datasets = sorted(set(graph.subjects(RDF.type, DCAT.Dataset)) - series, key=str)
+    services = sorted(set(graph.subjects(RDF.type, DCAT.DataService)), key=str)
+    if not (datasets or series or services):
+        raise HarvestError(
+            f"{url} holds no dcat:Dataset, dcat:DatasetSeries or dcat:DataService"
+        )
+    records: list[Remote] = [
+        dataset_record(graph, s, language=language) for s in datasets
+    ]
+    records += [
+        series_record(graph, s, language=language) for s in sorted(series, key=str)
+    ]
+    records += [service_record(graph, s, language=language) for s in services]
     if notes and records:
         records[0].notes.extend(f"parser: {note}" for note in dict.fromkeys(notes))
     return records
 
 
 # --- one dataset -------------------------------------------------------------------------
+
+
+TITLE_FROM_SERIES = (
+    "title: missing upstream; made from its series' title and the dataset's IRI"
+)
+TITLE_FROM_IRI = "title: missing upstream; made from the dataset's IRI"
+
+
+def _made_title(
+    graph: Graph, subject: Node, lang: str, notes: n.Notes
+) -> dict[str, str]:
+    """A title for a dataset published with no ``dct:title`` at all (SEMIC's own series
+    examples do this), so that it can be published and a steward can see and mend it: its series'
+    title with the last segment of its IRI, which tells the members apart ("Bee
+    population: BeePopulation2022"), else that segment alone. The notes say so, so the
+    report shows the title was made here, not found."""
+    if not isinstance(subject, URIRef) or _literals(graph, subject, DCTERMS.title):
+        return {}  # a title in a language we cannot keep is not a missing title
+    name = str(subject).rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1].strip()
+    if not name:
+        return {}
+    for series in sorted(graph.objects(subject, IN_SERIES), key=str):
+        series_title = n.text(
+            _literals(graph, series, DCTERMS.title), lang, n.Notes(), "series title"
+        )
+        if series_title:
+            notes.append(TITLE_FROM_SERIES)
+            return {code: f"{text}: {name}" for code, text in series_title.items()}
+    notes.append(TITLE_FROM_IRI)
+    return {lang: name}
 
 
 def _literals(
@@ -257,7 +316,8 @@ def dataset_record(graph: Graph, subject: Node, *, language: str) -> Remote:
         fields: dict[str, Any] = {
             "title": n.text(
                 _literals(graph, subject, DCTERMS.title), lang, notes, "title"
-            ),
+            )
+            or _made_title(graph, subject, lang, notes),
             "description": n.text(
                 _literals(graph, subject, DCTERMS.description),
                 lang,
@@ -304,6 +364,7 @@ def dataset_record(graph: Graph, subject: Node, *, language: str) -> Remote:
                 "HVD category",
             ),
             "distributions": [],
+            "in_series": _links(graph, subject, IN_SERIES, notes, "in series"),
         }
         fields.update(_contact(graph, subject))
         fields.update(_temporal(graph, subject, notes))
@@ -429,4 +490,236 @@ def _distribution(
             f"{where} rights",
         ),
         "byte_size": n.byte_size(size, notes),
+        "access_services": [
+            iri
+            for service in graph.objects(node, DCAT.accessService)
+            if (iri := service_iri(graph, service, notes, where)) is not None
+        ],
     }
+
+
+# --- links, data services and dataset series ------------------------------------------------
+
+
+def service_iri(graph: Graph, node: Node, notes: n.Notes, where: str) -> str | None:
+    """The IRI a data service is known by: its own, or for a blank node its first
+    endpoint URL."""
+    if isinstance(node, URIRef):
+        return n.repair_iri(str(node), notes, f"{where} access service")
+    endpoints = sorted(str(e) for e in graph.objects(node, DCAT.endpointURL))
+    for endpoint in endpoints:
+        iri = n.repair_iri(endpoint, notes, f"{where} access service")
+        if iri:
+            return iri
+    return None
+
+
+def _links(
+    graph: Graph, subject: Node, predicate: URIRef, notes: n.Notes, what: str
+) -> list[str]:
+    found = []
+    for value in graph.objects(subject, predicate):
+        if isinstance(value, URIRef):
+            iri = n.repair_iri(str(value), notes, what)
+            if iri:
+                found.append(iri)
+        else:
+            notes.append(f"{what}: dropped a link given without an IRI")
+    return sorted(set(found))
+
+
+@dataclass
+class RecordRemote(Remote):
+    """A data service or dataset series as read from the source (``draft`` stays None:
+    that is a dataset's)."""
+
+    kind: RecordKind = RecordKind.service
+    record: RecordDraft | None = None
+
+    def digest(self) -> str:
+        """What tells whether the record changed since the last run."""
+        assert self.record is not None
+        metadata = self.record.model_dump(mode="json")
+        for key, value in metadata.items():
+            if isinstance(value, list):  # RDF gives set-valued fields in no fixed order
+                metadata[key] = sorted(value, key=lambda v: json.dumps(v))
+        document = {
+            "kind": self.kind.value,
+            "iri": self.remote_iri,
+            "metadata": metadata,
+        }
+        canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _mapped_record(
+    kind: RecordKind,
+    remote_id: str,
+    remote_iri: str | None,
+    make: Callable[[n.Notes], dict[str, Any]],
+) -> RecordRemote:
+    """As ``readers.mapped``: a problem becomes the record's error, never the job's.
+    A record without a description takes its title, as a dataset does."""
+    notes = n.Notes()
+    try:
+        fields = make(notes)
+        if not fields.get("title"):
+            raise n.RecordError(n.NO_TITLE)
+        if not fields.get("description"):
+            fields["description"] = dict(fields["title"])
+            notes.append(n.DESCRIPTION_FROM_TITLE)
+        try:
+            record = DRAFTS[kind].model_validate(fields)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors()[:3]
+            )
+            raise n.RecordError(f"not valid metadata: {problems}") from exc
+    except n.RecordError as exc:
+        return RecordRemote(
+            remote_id[:500], remote_iri, error=str(exc), notes=notes, kind=kind
+        )
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        return RecordRemote(
+            remote_id[:500],
+            remote_iri,
+            error=f"cannot be read ({type(exc).__name__}: {exc})",
+            notes=notes,
+            kind=kind,
+        )
+    return RecordRemote(
+        remote_id[:500], remote_iri, notes=notes, kind=kind, record=record
+    )
+
+
+def _record_identity(
+    graph: Graph, subject: Node, kind: RecordKind
+) -> tuple[str, str | None, n.Notes]:
+    probe = n.Notes()
+    if kind is RecordKind.service:
+        iri = service_iri(graph, subject, probe, "data service")
+    elif isinstance(subject, URIRef):
+        iri = n.repair_iri(str(subject), probe, "dataset series IRI")
+    else:
+        iri = None
+    identifier = _first(graph, subject, DCTERMS.identifier)
+    return iri or identifier or "", iri, probe
+
+
+def _shared_fields(
+    graph: Graph, subject: Node, lang: str, notes: n.Notes
+) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "title": n.text(_literals(graph, subject, DCTERMS.title), lang, notes, "title"),
+        "description": n.text(
+            _literals(graph, subject, DCTERMS.description), lang, notes, "description"
+        ),
+        "keywords": _keywords(_literals(graph, subject, DCAT.keyword), lang, notes),
+        "themes": n.vocabularies(
+            "data-theme", _values(graph, subject, DCAT.theme), notes, "theme"
+        ),
+        "hvd_categories": n.vocabularies(
+            "hvd-category",
+            _values(graph, subject, DCATAP.hvdCategory),
+            notes,
+            "HVD category",
+        ),
+    }
+    fields.update(_contact(graph, subject))
+    return fields
+
+
+def _urls(
+    graph: Graph, subject: Node, predicate: URIRef, notes: n.Notes, what: str
+) -> list[str]:
+    found = []
+    for value in graph.objects(subject, predicate):
+        if isinstance(value, URIRef) or (
+            isinstance(value, Literal) and "://" in str(value)
+        ):
+            iri = n.repair_iri(str(value), notes, what)
+            if iri:
+                found.append(iri)
+        else:
+            notes.append(f"{what}: dropped a value that is not a URL")
+    return sorted(set(found))
+
+
+def service_record(graph: Graph, subject: Node, *, language: str) -> RecordRemote:
+    remote_id, iri, probe = _record_identity(graph, subject, RecordKind.service)
+
+    def make(notes: n.Notes) -> dict[str, Any]:
+        notes.extend(probe)
+        if not remote_id:
+            raise n.RecordError(
+                "a blank-node data service without endpoint URL or dct:identifier"
+            )
+        lang = _default_language(graph, subject, language)
+        licence = _first(graph, subject, DCTERMS.license)
+        landing = _first(graph, subject, DCAT.landingPage)
+        fields = _shared_fields(graph, subject, lang, notes)
+        fields.update(
+            {
+                "endpoint_urls": _urls(
+                    graph, subject, DCAT.endpointURL, notes, "endpoint URL"
+                ),
+                "endpoint_descriptions": _urls(
+                    graph,
+                    subject,
+                    DCAT.endpointDescription,
+                    notes,
+                    "endpoint description",
+                ),
+                "documentation": _urls(
+                    graph, subject, FOAF.page, notes, "documentation"
+                ),
+                "serves_datasets": _links(
+                    graph, subject, DCAT.servesDataset, notes, "serves dataset"
+                ),
+                "access_rights": n.vocabulary(
+                    "access-right",
+                    _first(graph, subject, DCTERMS.accessRights),
+                    notes,
+                    "access rights",
+                ),
+                "licence": n.vocabulary("licence", licence, notes, "licence")
+                if licence
+                else None,
+                "conforms_to": _urls(
+                    graph, subject, DCTERMS.conformsTo, notes, "conforms to"
+                ),
+                "landing_page": n.repair_iri(landing, notes, "landing page")
+                if landing
+                else None,
+            }
+        )
+        return fields
+
+    return _mapped_record(RecordKind.service, remote_id, iri, make)
+
+
+def series_record(graph: Graph, subject: Node, *, language: str) -> RecordRemote:
+    remote_id, iri, probe = _record_identity(graph, subject, RecordKind.series)
+
+    def make(notes: n.Notes) -> dict[str, Any]:
+        notes.extend(probe)
+        if not remote_id:
+            raise n.RecordError("a blank-node dataset series without dct:identifier")
+        lang = _default_language(graph, subject, language)
+        fields = _shared_fields(graph, subject, lang, notes)
+        fields.update(
+            {
+                "frequency": n.vocabulary(
+                    "frequency",
+                    _first(graph, subject, DCTERMS.accrualPeriodicity),
+                    notes,
+                    "frequency",
+                ),
+                "spatial": _spatial(graph, subject, notes),
+            }
+        )
+        fields.update(_temporal(graph, subject, notes))
+        return fields
+
+    return _mapped_record(RecordKind.series, remote_id, iri, make)

@@ -17,22 +17,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from pydantic import ValidationError
 
-from datafactory.catalogue.schemas import LANGUAGES, DatasetDraft, Text
+from datafactory.catalogue.schemas import DatasetDraft, Text, language_of
 from datafactory.catalogue.vocabularies import normalise as _vocabulary
 
-# Two- and three-letter codes (ISO 639-1, 639-2/B and /T) of our four languages.
-_LANGUAGE_CODES = {
-    "lb": "lb",
-    "ltz": "lb",
-    "fr": "fr",
-    "fra": "fr",
-    "fre": "fr",
-    "de": "de",
-    "deu": "de",
-    "ger": "de",
-    "en": "en",
-    "eng": "en",
-}
 _IRI_SAFE = "/:@!$&'()*+,;=-._~?#%[]"
 _DAY = re.compile(r"^\s*(\d{4})-(\d{2})-(\d{2})")
 _DMY = re.compile(r"^\s*(\d{1,2})[/.](\d{1,2})[/.](\d{4})\s*$")
@@ -48,16 +35,20 @@ class RecordError(Exception):
 
 
 def language_key(tag: str | None) -> str | None:
-    """Our text key (lb, fr, de, en) for a language tag such as ``fr-LU`` or ``ger``."""
+    """Our text key for a language tag such as ``fr-LU``, ``ger`` or ``el``: any language
+    of the EU language vocabulary, not only the four the form edits."""
     if not tag:
         return None
-    return _LANGUAGE_CODES.get(tag.split("-")[0].strip().lower())
+    return language_of(tag)
 
 
 def text(
     values: Iterable[tuple[str, str | None]], default: str, notes: Notes, what: str
 ) -> Text:
-    """Literals (value, language tag) as our multilingual text; the first per language."""
+    """Literals (value, language tag) as our multilingual text; the first per language.
+
+    Every language of the EU language vocabulary is kept (a Greek title stays Greek);
+    literals in other languages are dropped with a note."""
     result: Text = {}
     dropped: set[str] = set()
     for value, tag in values:
@@ -72,7 +63,7 @@ def text(
     if dropped:
         notes.append(
             f"{what}: dropped the languages {', '.join(sorted(dropped))} "
-            f"(kept only {', '.join(LANGUAGES)})"
+            "(not in the EU language vocabulary)"
         )
     return result
 
@@ -172,8 +163,9 @@ def email(value: str | None) -> str | None:
     return address if "@" in address and len(address) <= 320 else None
 
 
+NO_TITLE = "no title (none given, or none in a language of the EU language vocabulary)"
 DESCRIPTION_FROM_TITLE = (
-    "description: missing upstream (none in lb, fr, de or en); the title is used"
+    "description: missing upstream (none in a known language); the title is used"
 )
 
 
@@ -181,12 +173,12 @@ def build(fields: Mapping[str, Any], notes: Notes | None = None) -> DatasetDraft
     """The validated draft, or RecordError naming the first problems.
 
     DCAT-AP makes ``dct:description`` mandatory and many catalogues leave it out: a record
-    without one in our languages takes its title, in the same languages, as description,
-    and says so in ``notes``.
+    without one in a known language takes its title, in the same languages, as
+    description, and says so in ``notes``.
     """
     title = fields.get("title") or {}
     if not title:
-        raise RecordError("no title in lb, fr, de or en")
+        raise RecordError(NO_TITLE)
     fields = dict(fields)
     if not fields.get("description"):
         fields["description"] = dict(title)
@@ -217,6 +209,13 @@ _UNORDERED = (
 def content_hash(draft: DatasetDraft, remote_iri: str | None) -> str:
     """The hash that tells whether a record changed since the last run."""
     metadata = draft.model_dump(mode="json")
+    # The links came after the first harvests: left out while empty, so that records
+    # hashed before them do not all look changed.
+    if not metadata.get("in_series"):
+        metadata.pop("in_series", None)
+    for distribution in metadata["distributions"]:
+        if not distribution.get("access_services"):
+            distribution.pop("access_services", None)
     for field in _UNORDERED:
         metadata[field] = sorted(
             metadata[field], key=lambda v: json.dumps(v, sort_keys=True)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from datafactory.catalogue import service
 from datafactory.catalogue.harvest import policy as _rules  # noqa: F401  (registers)
+from datafactory.catalogue.harvest import services_series
 from datafactory.catalogue.harvest.dcat import read_dcat
 from datafactory.catalogue.harvest.errors import HarvestError
 from datafactory.catalogue.harvest.events import HarvestCompleted, HarvestFailed
@@ -126,7 +127,7 @@ def harvest(
         _fail(sessions, src, run_id, exc.detail)
         raise
     report = Report(source=src.name, run_id=run_id, started_at=now.isoformat())
-    unique = _unique(remotes, report)
+    unique, others = services_series.split(_unique(remotes, report))
     total = len(unique)
     progress(0, total, f"{total} records read")
     for offset in range(0, total, CHUNK):
@@ -142,6 +143,17 @@ def harvest(
         done = min(total, offset + CHUNK)
         progress(done, total, f"{done} of {total} records stored")
     with unit_of_work(sessions) as session:
+        report.by_kind = services_series.store(
+            session,
+            HARVESTER,
+            source_id=src.id,
+            publisher_id=src.publisher_id,
+            grace_days=src.grace_days,
+            remotes=others,
+            report=report,
+            base_url=base_url,
+            now=now,
+        )
         _archive_missing(session, src, {r.remote_id for r in unique}, report, now)
         result = report.as_dict(finished_at=utcnow())
         finished = session.get(HarvestRun, run_id)
@@ -188,6 +200,7 @@ class Report:
     def __post_init__(self) -> None:
         self.failures: list[dict[str, str]] = []
         self.notes: list[dict[str, str]] = []
+        self.by_kind: dict[str, dict[str, Any]] = {}  # data services and dataset series
 
     def fail(self, remote_id: str, reason: str) -> None:
         self.failures.append({"remote_id": remote_id, "reason": reason})
@@ -210,6 +223,7 @@ class Report:
             "failed": len(self.failures),
             "failures": self.failures[:MAX_LISTED],
             "notes": self.notes,
+            **self.by_kind,
         }
 
 

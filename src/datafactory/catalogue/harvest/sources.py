@@ -58,7 +58,12 @@ def add_source(
     if not url.strip():
         errors.append(FieldError("url", "Give the address of the source."))
     if language_key(language) != language:
-        errors.append(FieldError("language", "Choose lb, fr, de or en."))
+        errors.append(
+            FieldError(
+                "language",
+                "Give the two-letter code of an EU language (lb, fr, de, en, el…).",
+            )
+        )
     if grace_days < 0:
         errors.append(FieldError("grace_days", "Give zero or more days."))
     organisation = session.scalar(

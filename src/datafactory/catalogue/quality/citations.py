@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from datafactory.catalogue import citation, rdf, service
 from datafactory.catalogue.models import Dataset, DatasetVersion
-from datafactory.catalogue.schemas import FALLBACK, DatasetDraft, pick
+from datafactory.catalogue.schemas import DatasetDraft, pick, pick_language
 from datafactory.core.errors import NotFound
 from datafactory.identity.actor import Actor
 from datafactory.identity.models import Organisation
@@ -51,10 +51,8 @@ def version_uri(base_url: str, dataset_id: str, number: int) -> str:
 
 
 def _language(meta: DatasetDraft, lang: str) -> str:
-    for code in (lang, *FALLBACK):
-        if meta.title.get(code):
-            return code
-    return lang
+    """The language of the title the citation shows (a Greek-only title is cited as el)."""
+    return pick_language(meta.title, lang) or lang
 
 
 def _cited_version(

@@ -1,6 +1,6 @@
 """The search interface every backend implements, and the query model they share.
 
-A query is words (all must match, in any of lb, fr, de, en; case and accents do not
+A query is words (all must match, in any language of the texts; case and accents do not
 matter), facet filters (values of one facet are OR-ed, facets are AND-ed), one sort and a
 page. Words are extracted from the user's text here, once, so no backend ever sees query
 syntax from the user: quotes, ``*``, ``NEAR(`` or ``--`` are only separators.

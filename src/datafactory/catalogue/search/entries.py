@@ -88,26 +88,33 @@ def facet_values(
 
 
 def texts(meta: DatasetDraft) -> tuple[dict[str, str], dict[str, str]]:
-    """Titles and bodies (description and keywords) per language."""
-    titles = {lang: meta.title.get(lang, "") for lang in LANGUAGES}
+    """Titles and bodies (description and keywords) per language: always the four of
+    ``LANGUAGES``, then any other language the metadata holds (a harvested Greek title)."""
+    others = sorted(
+        (set(meta.title) | set(meta.description) | set(meta.keywords)) - set(LANGUAGES)
+    )
+    languages = (*LANGUAGES, *others)
+    titles = {lang: meta.title.get(lang, "") for lang in languages}
     bodies = {
         lang: "\n".join(
             [meta.description.get(lang, ""), " ".join(meta.keywords.get(lang, []))]
         ).strip()
-        for lang in LANGUAGES
+        for lang in languages
     }
     return titles, bodies
 
 
 def sort_titles(meta: DatasetDraft) -> dict[str, str]:
+    """The title-sort key per reader language: the title ``pick`` shows, folded (a title
+    in another language only sorts by that title)."""
     return {lang: vocabularies.fold(pick(meta.title, lang))[:300] for lang in LANGUAGES}
 
 
 def publisher_slug(session: Session, dataset: Dataset) -> str:
-    slug = session.scalar(
-        select(Organisation.slug).where(Organisation.id == dataset.publisher_id)
-    )
-    return slug or str(dataset.publisher_id)
+    # By primary key: a publisher already in the session (a batch publishes for one) is
+    # not asked for again.
+    publisher = session.get(Organisation, dataset.publisher_id)
+    return (publisher.slug if publisher else None) or str(dataset.publisher_id)
 
 
 def normalise_filter(facet: str, value: str) -> str:

@@ -2,10 +2,13 @@
 
 Each language has its own text-search configuration (french, german, english, and simple
 for Luxembourgish, which has no stemmer), so "communes" finds "commune" through the french
-stemmer. ``terms`` holds every language's lexemes prefixed with the language (``fr:commun``),
-the title's lexemes once more with ``!`` (``fr!commun``: for the title tier of relevance),
-and the facet and sample tokens (``b12``, ``s256``). Words and filters are then one
-tsquery on one GIN index, which skips through the long posting lists:
+stemmer. Texts in the other languages a record may hold (a harvested Greek or Dutch title)
+go with Luxembourgish into the ``simple`` lexemes (prefix ``lb``): no stemming, but every
+word is found, and a search needs no extra branch. ``terms`` holds every language's
+lexemes prefixed with the language (``fr:commun``), the title's lexemes once more with
+``!`` (``fr!commun``: for the title tier of relevance), and the facet and sample tokens
+(``b12``, ``s256``). Words and filters are then one tsquery on one GIN index, which skips
+through the long posting lists:
 
     ('fr:commun' | 'en:commun' | 'lb:communes' | 'de:commun') & ('b12' | 'b13') & 'a3'
 
@@ -31,6 +34,8 @@ CONFIGS: Mapping[str, str] = {
     "de": "german",
     "en": "english",
 }
+#: The language whose ``simple`` lexemes also hold every language not in ``CONFIGS``.
+UNSTEMMED = "lb"
 
 
 def terms_sql(source: Callable[[str], str]) -> str:
@@ -76,10 +81,13 @@ _STEMS = text(
 def terms_params(entry: Entry) -> dict[str, object]:
     """The inputs of ``terms_sql`` for one document."""
     values: dict[str, object] = {"tokens": list(entry.tokens)}
+    others = sorted((set(entry.titles) | set(entry.bodies)) - set(CONFIGS))
     for lang in CONFIGS:
-        title = unaccent(entry.titles.get(lang, ""))
+        group = [lang, *others] if lang == UNSTEMMED else [lang]
+        title = "\n".join(unaccent(entry.titles.get(x, "")) for x in group)
+        body = "\n".join(unaccent(entry.bodies.get(x, "")) for x in group)
         values[f"t_{lang}"] = title
-        values[f"a_{lang}"] = title + "\n" + unaccent(entry.bodies.get(lang, ""))
+        values[f"a_{lang}"] = title + "\n" + body
     return values
 
 

@@ -1,8 +1,12 @@
 """SQLite: an FTS5 table ``search_fts`` (title, body, facets), rowid = the document id.
 
-The tokenizer is ``porter unicode61 remove_diacritics 2``: case and accents fold away in
-every language, and Porter's English rules strip suffixes. They also fold French plurals
-("communes" finds "commune") but know no French or German grammar; see docs/search.md.
+The tokenizer is ``porter unicode61 remove_diacritics 2``, and texts lose their accents in
+Python first (``unaccent``, as the words of a query do): unicode61 only strips the accents
+of Latin letters, so a Greek "Ελλάδα" would keep its tonos, and it keeps "ß" where the
+query has "ss". Every language a record holds goes into the same two columns (lb, fr, de,
+en and any other, such as a harvested Greek title). Porter's English rules strip
+suffixes. They also fold French plurals ("communes" finds "commune") but know no French
+or German grammar; see docs/search.md.
 
 Facet and sample tokens sit in the ``facets`` column, so words and filters are one MATCH:
 FTS5 intersects the doclists, skipping through the long ones. The table keeps
@@ -21,7 +25,7 @@ from functools import lru_cache
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from datafactory.catalogue.search.base import Candidate, Entry, Match
+from datafactory.catalogue.search.base import Candidate, Entry, Match, unaccent
 from datafactory.catalogue.search.store import TITLE_COLUMNS, fetch_all
 
 _SIMPLE = re.compile(r"[a-z0-9]+")
@@ -95,8 +99,8 @@ class SqliteIndex:
             ),
             {
                 "id": entry.doc_id,
-                "t": "\n".join(v for v in entry.titles.values() if v),
-                "b": "\n".join(v for v in entry.bodies.values() if v),
+                "t": unaccent("\n".join(v for v in entry.titles.values() if v)),
+                "b": unaccent("\n".join(v for v in entry.bodies.values() if v)),
                 "f": " ".join(entry.tokens),
             },
         )

@@ -8,10 +8,11 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from datafactory.catalogue import publishers, search, service
+from datafactory.catalogue import publishers, records, search, service
+from datafactory.catalogue.models import CatalogueRecord
 from datafactory.catalogue.products import service as products
 from datafactory.catalogue.quality import citations, scoring
-from datafactory.catalogue.schemas import DatasetStatus, pick
+from datafactory.catalogue.schemas import DatasetStatus, RecordKind, pick
 from datafactory.catalogue.search import Sort
 from datafactory.identity import policy
 from datafactory.identity.actor import Actor
@@ -93,8 +94,44 @@ def dataset_page(
         and meta.access_rights != PUBLIC_ACCESS,
         "publisher": publishers.publisher_of(session, dataset),
         "may_edit": policy.allowed(actor, "catalogue.dataset.edit", dataset),
+        "in_series": _titled(
+            session,
+            records.find_records(session, RecordKind.series, meta.in_series),
+            lang,
+        ),
+        "served_by": _titled(
+            session,
+            list(
+                {
+                    r.id: r
+                    for r in [
+                        *records.services_serving(session, dataset),
+                        *records.find_records(
+                            session,
+                            RecordKind.service,
+                            (s for d in meta.distributions for s in d.access_services),
+                        ),
+                    ]
+                }.values()
+            ),
+            lang,
+        ),
     }
     return render(request, "dataset.html", context)
+
+
+def _titled(
+    session: Session, rows: list[CatalogueRecord], lang: str
+) -> list[tuple[str, str, str]]:
+    """(path, id, title) of published data services or dataset series, for links."""
+    return [
+        (
+            "services" if r.kind == RecordKind.service.value else "series",
+            r.id,
+            pick(records.metadata_of(session, r).title, lang),
+        )
+        for r in rows
+    ]
 
 
 PUBLIC_ACCESS = "http://publications.europa.eu/resource/authority/access-right/PUBLIC"

@@ -2,7 +2,8 @@
 
 The form shows the dataset's texts in the four languages, the vocabularies as checkboxes and
 selects, and the first distribution. Whatever it does not show (other distributions, a
-distribution's title, the data dictionary...) is kept as it is when the form is saved.
+distribution's title, the data dictionary, texts and keywords in languages beyond the four,
+such as a harvested Greek title...) is kept as it is when the form is saved.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from datafactory.catalogue import vocabularies
-from datafactory.catalogue.schemas import LANGUAGES, DatasetDraft
+from datafactory.catalogue.schemas import LANGUAGES, DatasetDraft, other_languages
 from datafactory.core.errors import FieldError, InvalidInput
 
 # Each language names itself, so the labels need no translation (they carry lang="...").
@@ -161,6 +162,9 @@ class EditorForm:
             if (words := [w.strip() for w in self.value(f"keywords_{lang}").split(",")])
             and any(words)
         }
+        if current is not None:  # the languages the form has no field for stay
+            for name in MULTILINGUAL:
+                changes[name].update(other_languages(getattr(current, name)))
         changes["themes"] = list(dict.fromkeys(self.themes))
         for name in SINGLE:
             changes[name] = self.value(name) or None
