@@ -77,3 +77,32 @@ def test_a_decider_revokes_with_a_reason_and_a_short_one_is_refused_in_the_form(
         data={"csrf_token": csrf(handler), "reason": "Handlers cannot revoke."},
     )
     assert refused.status_code == 403
+
+
+def test_the_permit_page_lists_the_aggregate_tables_its_scope_holds(
+    committed, runtime, world, browser
+):
+    permit_id = granted_permit(committed, runtime, world)
+
+    # The scope as issuing freezes it for an aggregated permit (tests/permits/
+    # test_aggregate_tables.py); this page only reads it.
+    def name_a_table(session) -> str:  # noqa: ANN001
+        permit = session.get(Permit, permit_id)
+        dataset = permit.scope["datasets"][0]["id"]
+        permit.scope = {
+            **permit.scope,
+            "aggregate_tables": [
+                {
+                    "name": "people_by_sex",
+                    "dataset": dataset,
+                    "group_by": ["sex", "commune"],
+                    "measures": ["amount"],
+                }
+            ],
+        }
+        return str(dataset)
+
+    committed(name_a_table)
+    page = browser(world.researcher).get(f"/permits/{permit_id}").text
+    assert "<code>people_by_sex</code>" in page
+    assert "by sex, commune; sums and means of amount" in page

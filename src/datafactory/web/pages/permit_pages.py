@@ -134,6 +134,15 @@ def render_permit(
             [titles.get(x, x) for x in pair]
             for pair in (strings_of(p) for p in scope.get("linkages", []))
         ],
+        "aggregate_tables": [
+            {
+                "name": str(t.get("name", "")),
+                "dataset": titles.get(str(t.get("dataset", "")), t.get("dataset", "")),
+                "group_by": strings_of(t.get("group_by")),
+                "measures": strings_of(t.get("measures")),
+            }
+            for t in rows_of(scope.get("aggregate_tables"))
+        ],
         "users": users,
         "conditions": str(scope.get("conditions", "")),
         "application": application,
