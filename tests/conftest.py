@@ -2,7 +2,8 @@
 
 The database is SQLite unless DATAFACTORY_TEST_DATABASE_URL points at PostgreSQL; CI runs the
 whole suite once each way. Every test gets a database of its own, built by the real
-migrations: a copy of a migrated SQLite file, or a fresh PostgreSQL schema.
+migrations: a copy of a migrated SQLite file, or a fresh PostgreSQL schema
+(``tests/support/pg_schemas.py``: the migrations' statements replayed, made ahead).
 """
 
 from __future__ import annotations
@@ -10,14 +11,12 @@ from __future__ import annotations
 import os
 import random
 import shutil
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
-from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from datafactory import migrations
@@ -26,6 +25,7 @@ from datafactory.core.db import make_engine, unit_of_work
 from datafactory.permits.credentials import load_or_create_permit_key
 from datafactory.runtime import Runtime
 from datafactory.web.app import create_app
+from tests.support.pg_schemas import SchemaSupply, schema_url
 
 # CI shares two cores with other work: a property test is judged on what it finds, never on
 # how fast the machine happened to generate or run an example.
@@ -54,6 +54,14 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def pg_schemas() -> Iterator[SchemaSupply]:
+    assert PG_URL is not None
+    supply = SchemaSupply(PG_URL)
+    yield supply
+    supply.close()
+
+
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if PG_URL is None:
@@ -62,19 +70,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         shutil.copyfile(template, target)
         yield f"sqlite:///{target}"
         return
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as connection:
-        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-    separator = "&" if "?" in PG_URL else "?"
-    url = f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    engine.dispose()
-    yield url
-    with admin.begin() as connection:
-        connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    supply: SchemaSupply = request.getfixturevalue("pg_schemas")
+    schema = supply.take()
+    yield schema_url(PG_URL, schema)
+    supply.give_back(schema)
 
 
 @pytest.fixture(scope="session")
