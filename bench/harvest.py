@@ -4,7 +4,9 @@
     uv run python bench/harvest.py 2000 --database-url postgresql+psycopg://postgres@127.0.0.1/test
 
 Measured in one run, on the same file: the ceiling (rdflib parsing only, and pyoxigraph's
-parser for comparison, alone and with its triples converted into an rdflib graph), then our
+parser for comparison, alone and with its triples converted into an rdflib graph), the
+validation floor (pyrudof, the fastest SHACL engine we found, on the records as we publish
+them, DCAT-AP 3 and DCAT-AP-LU violation shapes: validation alone, nothing else), then our
 harvest (parse, normalise, validate with SHACL, store, score, index) into a fresh database,
 split at the moment every record has been read and normalised. Rates are datasets per second; ratios are to rdflib's parse-only rate;
 the harvest's CPU seconds are printed too (on a shared machine they say more than wall time). On
@@ -18,14 +20,19 @@ import random
 import tempfile
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph
+import pyrudof
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 from sqlalchemy import create_engine, text
 
 from datafactory import migrations
+from datafactory.catalogue import rdf, validation
+from datafactory.catalogue.harvest.dcat import read_dcat
+from datafactory.catalogue.harvest.fetch import Fetcher
 from datafactory.catalogue.harvest.run import HARVESTER, harvest
 from datafactory.catalogue.harvest.sources import SourceType, add_source
 from datafactory.core.config import Settings
@@ -119,6 +126,43 @@ def oxigraph_to_rdflib(data: bytes) -> Graph:
     return graph
 
 
+def validation_floor(path: Path) -> float:
+    """Seconds pyrudof takes to validate every record of ``path``, rendered as publishing
+    renders it, against the two profiles every dataset meets: reading the N-Triples and
+    validating, per profile (the rendering and the reading of the file are not counted)."""
+    remotes = read_dcat(
+        Fetcher(allow_private_network=True, max_bytes=1 << 30),
+        str(path),
+        language="en",
+        progress=lambda _message: None,
+    )
+    now = datetime.now(UTC)
+    union = Graph()
+    for number, remote in enumerate(remotes):
+        assert remote.draft is not None
+        facts = rdf.DatasetFacts(
+            id=f"bench{number:07d}",
+            base_url="http://127.0.0.1:8000",
+            publisher=rdf.Publisher("bench", "Bench"),
+            created_at=now,
+            modified_at=now,
+            version=0,
+            links={},
+        )
+        rdf.add_dataset(union, facts, remote.draft)
+    triples = union.serialize(format="nt")
+    seconds = 0.0
+    for profile in (validation.Profile.dcat_ap_3, validation.Profile.dcat_ap_lu):
+        session = pyrudof.Rudof(pyrudof.RudofConfig())
+        session.read_shacl(validation.load_violation_shapes_text(profile))
+        started = time.perf_counter()
+        session.read_data(triples, pyrudof.RDFFormat.NTriples)
+        report = session.validate_shacl()
+        seconds += time.perf_counter() - started
+        assert report.conforms, profile
+    return seconds
+
+
 def rate(n: int, seconds: float) -> str:
     return f"{n / seconds:9,.0f} datasets/s ({seconds:7.1f} s)"
 
@@ -169,6 +213,9 @@ def run(url: str, workdir: Path, n: int) -> None:
         f"  pyoxigraph -> rdflib     {rate(n, oxi_graph)}  x{ceiling / oxi_graph:.1f} rdflib"
     )
     assert converted == triples, (converted, triples)
+
+    floor = validation_floor(path)
+    print(f"  SHACL floor (pyrudof)    {rate(n, floor)}  validation alone, 2 profiles")
 
     settings = Settings(
         data_dir=workdir,

@@ -265,7 +265,7 @@ def _release(
     session.add(version)
     session.flush()
     published = DatasetDraft.model_validate(version.document)
-    search.index_dataset(session, dataset, published)
+    search.index_dataset(session, dataset, published, first=dataset.version == 1)
     records.sync_memberships(session, dataset, published)
     ledger.record(session, actor.ref, DatasetPublished(dataset.id, dataset.version))
     from datafactory.catalogue.quality.scoring import score_and_store

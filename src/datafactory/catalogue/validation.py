@@ -1139,6 +1139,12 @@ def _screen_shapes(profile: Profile) -> str:
     return _compiled(profile).violations_graph.serialize(format="turtle")
 
 
+def load_violation_shapes_text(profile: Profile) -> str:
+    """The violation shapes of ``profile`` as Turtle, as the screen gives them to
+    pyrudof (for the harvest benchmark's validation floor)."""
+    return _screen_shapes(profile)
+
+
 def _triple_count(session: pyrudof.Rudof) -> int:
     rows = session.run_query().rows
     match = re.fullmatch(r'"(\d+)"(\^\^.*)?', (rows[0][0] or "") if rows else "")

@@ -54,9 +54,16 @@ def backend(session: Session) -> SearchIndex:
     return SqliteIndex()
 
 
-def index_dataset(session: Session, dataset: Dataset, meta: DatasetDraft) -> None:
-    """(Re)index the published metadata ``meta`` of ``dataset``; drafts are never indexed."""
-    remove(session, dataset.id)
+def index_dataset(
+    session: Session, dataset: Dataset, meta: DatasetDraft, *, first: bool = False
+) -> None:
+    """(Re)index the published metadata ``meta`` of ``dataset``; drafts are never indexed.
+
+    ``first``: the dataset has never been published, so it has no entry to remove (a
+    harvest publishes thousands of new datasets: the lookup is saved for each).
+    """
+    if not first:
+        remove(session, dataset.id)
     if dataset.status != DatasetStatus.published.value:
         return
     titles, bodies = entries.texts(meta)
