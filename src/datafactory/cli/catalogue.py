@@ -1,9 +1,11 @@
-"""Catalogue upkeep from the command line: the periodic link check for cron.
+"""Catalogue upkeep from the command line: the periodic link check for cron, and the
+search index rebuilt after an upgrade.
 
 ``datafactory catalogue check-links`` checks every published access and download URL,
 stores the answers and rescores the datasets, as the ``catalogue.check_links`` job does;
 run it daily from cron or a systemd timer so that the accessibility indicators of the quality
-score stay current (docs/quality.md).
+score stay current (docs/quality.md). ``datafactory catalogue reindex`` rebuilds every
+published dataset's search entry, for an upgrade that changes how entries are made.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
+from datafactory.catalogue import search
 from datafactory.catalogue.quality.checks import check_links_task
 from datafactory.cli import sources
 from datafactory.cli.common import open_runtime
@@ -58,3 +61,21 @@ def check_links(data_dir: DataDir = None) -> None:
         f"{result['unreachable']} unreachable; {result['datasets_rescored']} "
         "dataset(s) rescored."
     )
+
+
+@app.command("reindex")
+def reindex(data_dir: DataDir = None) -> None:
+    """Rebuild the search entry of every published dataset from its published metadata."""
+    with open_runtime(data_dir) as runtime:
+        runtime.migrate()
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn()
+        ) as bar:
+            task = bar.add_task("Indexing", total=None)
+            count = search.reindex(
+                runtime.sessions,
+                progress=lambda done, total: bar.update(
+                    task, completed=done, total=total
+                ),
+            )
+    say(f"{count} published dataset(s) indexed.")

@@ -7,11 +7,11 @@ APIs call ``search``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from sqlalchemy import and_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from datafactory.catalogue.models import Dataset, DatasetVersion
 from datafactory.catalogue.schemas import DatasetDraft, DatasetStatus
@@ -28,6 +28,7 @@ from datafactory.catalogue.search.base import (
 )
 from datafactory.catalogue.search.postgresql import PostgresIndex
 from datafactory.catalogue.search.sqlite import SqliteIndex
+from datafactory.core.db import unit_of_work
 
 __all__ = [
     "FACETS",
@@ -40,7 +41,9 @@ __all__ = [
     "backend",
     "datasets",
     "index_dataset",
+    "indexed_count",
     "published",
+    "reindex",
     "remove",
     "search",
     "values_of",
@@ -88,6 +91,41 @@ def remove(session: Session, dataset_id: str) -> None:
     if doc_id is not None:
         backend(session).remove_text(session, doc_id)
         store.delete_document(session, doc_id)
+
+
+def reindex(
+    sessions: sessionmaker[Session],
+    *,
+    chunk: int = 500,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> int:
+    """Rebuild the entry of every published dataset from its published metadata; returns
+    how many were indexed.
+
+    For an operator after a change to how entries are made (tokens, accent folding,
+    facets): entries written before keep their old terms until the dataset is published
+    again. Each chunk is one transaction and each entry is replaced whole, so a run that
+    stops half-way leaves every dataset findable, by its old entry or by its new one.
+    """
+    with unit_of_work(sessions) as session:
+        ids = list(
+            session.scalars(
+                select(Dataset.id)
+                .where(Dataset.status == DatasetStatus.published.value)
+                .order_by(Dataset.id)
+            )
+        )
+    for start in range(0, len(ids), chunk):
+        with unit_of_work(sessions) as session:
+            for dataset, meta in published(session, ids[start : start + chunk]):
+                index_dataset(session, dataset, meta)
+        progress(min(start + chunk, len(ids)), len(ids))
+    return len(ids)
+
+
+def indexed_count(session: Session) -> int:
+    """How many datasets have an entry."""
+    return session.scalar(select(func.count()).select_from(store.documents)) or 0
 
 
 def search(session: Session, query: SearchQuery) -> SearchResult:
