@@ -1,15 +1,16 @@
 """Publishers as the catalogue sees them: whom a steward may publish for, and what each
-organisation publishes (its drafts too, for its own stewards)."""
+organisation publishes -- datasets, data services and dataset series -- with its drafts
+too, for its own stewards."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import policy as _rules  # noqa: F401  (registers the rules)
-from datafactory.catalogue.models import Dataset
+from datafactory.catalogue.models import CatalogueRecord, Dataset
 from datafactory.catalogue.schemas import DatasetStatus
 from datafactory.catalogue.service import PublisherRef
 from datafactory.core.errors import NotFound
@@ -26,6 +27,8 @@ class PublisherDatasets:
     published: list[Dataset]
     drafts: list[Dataset]
     may_edit: bool
+    records: list[CatalogueRecord] = field(default_factory=list)
+    """Its data services and dataset series, published first; drafts for stewards only."""
 
 
 def publishers_for(session: Session, actor: Actor) -> list[Organisation]:
@@ -67,9 +70,18 @@ def get_publisher(session: Session, actor: Actor, slug: str) -> PublisherDataset
             .order_by(Dataset.created_at, Dataset.id)
         )
     )
+    others = session.scalars(
+        select(CatalogueRecord)
+        .where(
+            CatalogueRecord.publisher_id == organisation.id,
+            CatalogueRecord.status.in_(statuses),
+        )
+        .order_by(CatalogueRecord.kind, CatalogueRecord.created_at, CatalogueRecord.id)
+    )
     return PublisherDatasets(
         organisation=organisation,
         published=[d for d in datasets if d.status == DatasetStatus.published.value],
         drafts=[d for d in datasets if d.status == DatasetStatus.draft.value],
         may_edit=may_edit,
+        records=sorted(others, key=lambda r: r.status != DatasetStatus.published.value),
     )

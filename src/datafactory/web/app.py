@@ -49,6 +49,7 @@ from datafactory.web.pages import (
     permit_changes,
     permit_pages,
     quality,
+    record_editor,
     register,
     sign_in,
     ttp_review,
@@ -113,6 +114,7 @@ def create_app(
         audit.router,
         editor.router,  # before catalogue: /datasets/new is no dataset id
         catalogue.router,
+        record_editor.router,  # before the record pages: /services/new is no id
         catalogue_records_pages.router,
         harvest.router,
         quality.router,

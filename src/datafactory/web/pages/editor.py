@@ -9,14 +9,15 @@ from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
-from datafactory.catalogue import publishers, service, vocabularies
+from datafactory.catalogue import publishers, records, service, vocabularies
 from datafactory.catalogue.models import Dataset
-from datafactory.catalogue.schemas import pick
+from datafactory.catalogue.schemas import DatasetStatus, RecordKind, pick
 from datafactory.core.errors import InvalidInput
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import SessionDep, SettingsDep, allow
 from datafactory.web.i18n import current_language
 from datafactory.web.pages import page_router
+from datafactory.web.pages.catalogue_records import PATHS as RECORD_PATHS
 from datafactory.web.pages.editor_form import (
     LANGUAGE_NAMES,
     VOCABULARY_OF,
@@ -179,5 +180,15 @@ def publisher_page(
         "published": rows(found.published, draft=False),
         "drafts": rows(found.drafts, draft=True),
         "may_edit": found.may_edit,
+        "records": [
+            {
+                "path": RECORD_PATHS[RecordKind(r.kind)],
+                "id": r.id,
+                "kind": r.kind,
+                "draft": r.status != DatasetStatus.published.value,
+                "title": pick(records.metadata_of(session, r).title, lang),
+            }
+            for r in found.records
+        ],
     }
     return render(request, "publisher.html", context)
