@@ -8,7 +8,7 @@ such as a harvested Greek title...) is kept as it is when the form is saved.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,32 @@ LANGUAGE_NAMES = {
     "en": "English",
 }
 MULTILINGUAL = ("title", "description", "keywords")
+
+
+def texts_of(value: Callable[[str], str], current: Any | None) -> dict[str, Any]:
+    """Title, description and keywords as an editor's fields (``title_fr``, ``keywords_de``:
+    words split at commas) set them, with the languages the form has no field for kept
+    from ``current``, the draft being edited (None for a new one)."""
+    changes: dict[str, Any] = {
+        name: {
+            lang: value(f"{name}_{lang}")
+            for lang in LANGUAGES
+            if value(f"{name}_{lang}")
+        }
+        for name in ("title", "description")
+    }
+    changes["keywords"] = {
+        lang: words
+        for lang in LANGUAGES
+        if (words := [w.strip() for w in value(f"keywords_{lang}").split(",")])
+        and any(words)
+    }
+    if current is not None:
+        for name in MULTILINGUAL:
+            changes[name].update(other_languages(getattr(current, name)))
+    return changes
+
+
 SINGLE = ("access_rights", "frequency", "contact_name", "contact_email", "version_info")
 DISTRIBUTION = ("access_url", "download_url", "format", "licence")
 # The select or checkboxes of a field, and the vocabulary its values come from.
@@ -148,23 +174,7 @@ class EditorForm:
         """The draft's fields as this form sets them; raises InvalidInput for a value
         outside its vocabulary (unless the draft already had it)."""
         self._check_vocabularies(current)
-        changes: dict[str, Any] = {
-            name: {
-                lang: self.value(f"{name}_{lang}")
-                for lang in LANGUAGES
-                if self.value(f"{name}_{lang}")
-            }
-            for name in ("title", "description")
-        }
-        changes["keywords"] = {
-            lang: words
-            for lang in LANGUAGES
-            if (words := [w.strip() for w in self.value(f"keywords_{lang}").split(",")])
-            and any(words)
-        }
-        if current is not None:  # the languages the form has no field for stay
-            for name in MULTILINGUAL:
-                changes[name].update(other_languages(getattr(current, name)))
+        changes = texts_of(self.value, current)
         changes["themes"] = list(dict.fromkeys(self.themes))
         for name in SINGLE:
             changes[name] = self.value(name) or None

@@ -21,12 +21,16 @@ from datafactory.catalogue.schemas import (
     LANGUAGES,
     RecordDraft,
     RecordKind,
-    other_languages,
 )
 from datafactory.core.errors import FieldError, InvalidInput
-from datafactory.web.pages.editor_form import NOT_LISTED, invalid, readable
+from datafactory.web.pages.editor_form import (
+    MULTILINGUAL,
+    NOT_LISTED,
+    invalid,
+    readable,
+    texts_of,
+)
 
-MULTILINGUAL = ("title", "description", "keywords")
 # Fields of one value each: a select, a URL, a date or a text.
 SINGLE = {
     RecordKind.service: (
@@ -228,23 +232,7 @@ class RecordForm:
         wrong field: a value outside its vocabulary (unless the draft already had it), a
         served dataset not among ``datasets`` (the ones offered), or what the schema
         refuses."""
-        changes: dict[str, Any] = {
-            name: {
-                lang: self.value(f"{name}_{lang}")
-                for lang in LANGUAGES
-                if self.value(f"{name}_{lang}")
-            }
-            for name in ("title", "description")
-        }
-        changes["keywords"] = {
-            lang: words
-            for lang in LANGUAGES
-            if (words := [w.strip() for w in self.value(f"keywords_{lang}").split(",")])
-            and any(words)
-        }
-        if current is not None:  # the languages the form has no field for stay
-            for name in MULTILINGUAL:
-                changes[name].update(other_languages(getattr(current, name)))
+        changes = texts_of(self.value, current)
         for name in SINGLE[self.kind]:
             changes[name] = self.value(name) or None
         for name in LINES[self.kind]:
