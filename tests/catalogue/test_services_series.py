@@ -421,3 +421,133 @@ def test_every_link_points_at_our_uri_or_stays_as_given(refs, harvested):
     assert all(
         s.startswith(f"{BASE}/id/dataset/") for s in served if s in links.values()
     )
+
+
+def test_services_and_series_are_found_by_the_start_of_their_words(client, world):
+    """Any language, accents and case aside; every word must match; drafts and withdrawn
+    records are never found."""
+    population = make(client, world, "services", SERVICE)
+    transport = make(
+        client,
+        world,
+        "services",
+        dict(
+            SERVICE,
+            title={"fr": "Horaires des bus", "de": "Busfahrpläne"},
+            description={"fr": "Départs en temps réel, arrêt par arrêt."},
+            keywords={"fr": ["mobilité"]},
+        ),
+    )
+    make(
+        client,
+        world,
+        "services",
+        dict(SERVICE, title={"en": "Draft API"}),
+        publish=False,
+    )
+    series_id = make(client, world, "series", SERIES)
+
+    def found(path, q):
+        response = client.get(f"/api/v1/{path}", params={"q": q})
+        assert response.status_code == 200, response.json()
+        body = response.json()
+        assert body["total"] == len(body["items"])
+        return {item["id"] for item in body["items"]}
+
+    assert found("services", "") == {population, transport}
+    assert found("services", "POPUL") == {population}  # the start of a word, any case
+    assert found("services", "depart reel") == {transport}  # accents aside, all words
+    assert found("services", "MOBILITE") == {transport}  # a keyword
+    assert found("services", "busfahr") == {transport}  # another language
+    assert found("services", "opul") == set()  # not the middle of a word
+    assert found("services", "population bus") == set()
+    assert found("services", "draft") == set()
+    assert found("services", "_opul") == set()  # LIKE wildcards are only characters
+    assert found("services", "%lation") == set()
+    assert found("series", "janvier") == {series_id}
+    client.request(
+        "DELETE",
+        f"/api/v1/services/{transport}",
+        headers=bearer(world["steward"].token),
+        json={"reason": "Replaced by the national mobility API."},
+    )
+    assert found("services", "bus") == set()
+
+
+def test_the_lists_of_services_are_paged(client, world):
+    made = {
+        make(client, world, "services", dict(SERVICE, title={"en": f"API {n}"}))
+        for n in range(5)
+    }
+    seen, page = [], 1
+    while True:
+        body = client.get(
+            "/api/v1/services", params={"page": page, "page_size": 2}
+        ).json()
+        assert body["total"] == 5
+        if not body["items"]:
+            break
+        seen += [item["id"] for item in body["items"]]
+        page += 1
+    assert page == 4 and sorted(seen) == sorted(made)
+    refused = client.get("/api/v1/services", params={"page_size": 1001})
+    assert refused.status_code == 422
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+
+def test_the_export_pages_services_and_series_after_the_datasets(client, world):
+    """Hydra counts every member, and a page holds page_size of them, whichever kind."""
+    dataset_id = client.post(
+        "/api/v1/datasets",
+        headers=bearer(world["steward"].token),
+        json={"publisher_id": world["statec"], "metadata": COMPLETE},
+    ).json()["id"]
+    client.post(
+        f"/api/v1/datasets/{dataset_id}/publish", headers=bearer(world["steward"].token)
+    )
+    services = [make(client, world, "services", SERVICE) for _ in range(2)]
+    series_id = make(client, world, "series", SERIES)
+    catalogue = URIRef(f"{BASE}/id/catalogue")
+    members = []
+    for page in (1, 2, 3):
+        graph = Graph().parse(
+            data=client.get(f"/catalogue.ttl?page={page}&page_size=2").content,
+            format="turtle",
+        )
+        total = next(
+            graph.objects(None, URIRef("http://www.w3.org/ns/hydra/core#totalItems"))
+        )
+        assert int(total) == 4
+        members.append(
+            {str(o).rsplit("/", 1)[-1] for o in graph.objects(catalogue, DCAT.dataset)}
+            | {
+                str(o).rsplit("/", 1)[-1]
+                for o in graph.objects(catalogue, DCAT.service)
+            }
+        )
+    assert dataset_id in members[0]  # the datasets first
+    assert set().union(*members) == {dataset_id, *services, series_id}
+    assert sum(len(m) for m in members) == 4 and members[2] == set()
+
+
+def test_the_pages_search_services_and_point_from_a_dataset_search(client, world):
+    service_id = make(client, world, "services", SERVICE)
+    make(client, world, "series", SERIES)
+    listing = client.get("/services", params={"q": "population"})
+    assert listing.status_code == 200
+    assert f'href="/services/{service_id}"' in listing.text
+    assert 'value="population"' in listing.text  # the words stay in the form
+    nothing = client.get("/services", params={"q": "tramway"}).text
+    assert "Nothing matches these words." in nothing
+    assert f'href="/services/{service_id}"' not in nothing
+    found = client.get("/datasets", params={"q": "population"}).text
+    assert 'id="also-matching"' in found
+    assert 'href="/services?q=population"' in found and "1 data service" in found
+    assert 'href="/series?q=population"' in found and "1 dataset series" in found
+    assert 'id="also-matching"' not in client.get("/datasets").text
+    bad = client.get("/services", params={"page": "0"})
+    assert bad.status_code == 422 and "Traceback" not in bad.text
+    french = client.get(
+        "/datasets", params={"q": "population"}, headers={"Accept-Language": "fr"}
+    ).text
+    assert "1 service de données" in french

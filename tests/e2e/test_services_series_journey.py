@@ -52,3 +52,29 @@ def test_the_service_list_reads_in_french(page: Any, check_a11y: Any) -> None:
         page.get_by_role("link", name="API des statistiques du Luxembourg")
     ).to_be_visible()
     check_a11y(page)
+
+
+def test_a_dataset_search_leads_to_the_services_with_the_same_words(
+    page: Any, check_a11y: Any
+) -> None:
+    page.goto("/datasets")
+    page.get_by_role("searchbox", name="Search the catalogue").fill("statistics api")
+    page.get_by_role("button", name="Search", exact=True).click()
+    also = page.locator("#also-matching")
+    expect(also).to_contain_text("The same words also find:")
+    check_a11y(page)
+
+    also.get_by_role("link", name="1 data service").click()
+    expect(page).to_have_url(re.compile(r"/services\?q=statistics\+api"))
+    expect(page.get_by_label("Search the data services")).to_have_value(
+        "statistics api"
+    )
+    expect(page.locator(".dataset-list li")).to_have_count(1)
+    expect(page.get_by_role("link", name="Luxembourg statistics API")).to_be_visible()
+    check_a11y(page)
+
+    page.get_by_label("Search the data services").fill("tramway")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.locator("#record-count")).to_have_text("0 published records")
+    expect(page.get_by_text("Nothing matches these words.")).to_be_visible()
+    check_a11y(page)

@@ -67,9 +67,15 @@ def catalogue_page(
                 FieldError("page_size", f"Use 1 to {MAX_PAGE_SIZE}; pages start at 1.")
             ],
         )
-    datasets, total = list_published(
-        session, offset=(page - 1) * page_size, limit=page_size
+    # The catalogue's members in one order: the datasets, then the services and series.
+    offset = (page - 1) * page_size
+    datasets, dataset_total = list_published(session, offset=offset, limit=page_size)
+    others, others_total = records.list_published(
+        session,
+        offset=max(0, offset - dataset_total),
+        limit=page_size - len(datasets),
     )
+    total = dataset_total + others_total
     graph = rdf.new_graph()
     base = base_url.rstrip("/")
     catalogue = URIRef(f"{base}/id/catalogue")
@@ -88,16 +94,15 @@ def catalogue_page(
     for dataset in datasets:
         add_to_graph(session, graph, dataset, base_url)
         graph.add((catalogue, DCAT.dataset, rdf.dataset_uri(base_url, dataset.id)))
-    if page == 1:
-        for record in records.list_published(session)[0]:
-            records.add_to_graph(session, graph, record, base_url)
-            graph.add(
-                (
-                    catalogue,
-                    DCAT.service if record.kind == "service" else DCAT.dataset,
-                    rdf.record_uri(base_url, record.kind, record.id),
-                )
+    for record in others:
+        records.add_to_graph(session, graph, record, base_url)
+        graph.add(
+            (
+                catalogue,
+                DCAT.service if record.kind == "service" else DCAT.dataset,
+                rdf.record_uri(base_url, record.kind, record.id),
             )
+        )
     publisher = URIRef(f"{base}/id/organisation/mindigital")
     graph.add((catalogue, DCTERMS.publisher, publisher))
     graph.add((publisher, RDF.type, FOAF.Agent))

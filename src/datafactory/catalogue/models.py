@@ -80,6 +80,10 @@ class CatalogueRecord(Base):
     content_hash: Mapped[str | None] = mapped_column(String(64))
     missing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     """When a harvest first found it gone upstream; withdrawn after the grace period."""
+    search_words: Mapped[str | None] = mapped_column(Text)
+    """The folded words of the published titles, descriptions and keywords in every
+    language, each after a space (`` api population ...``), for a word-prefix LIKE; None
+    while it has never been published and once withdrawn."""
 
 
 class CatalogueRecordVersion(Base):

@@ -22,7 +22,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from datafactory.catalogue import policy as _rules  # noqa: F401  (registers the rules)
-from datafactory.catalogue import rdf
+from datafactory.catalogue import rdf, vocabularies
 from datafactory.catalogue.events import (
     RecordCreated,
     RecordDeleted,
@@ -443,11 +443,27 @@ def release(
         published_by=actor.ref,
     )
     session.add(version)
+    record.search_words = search_words(
+        DRAFTS[RecordKind(record.kind)].model_validate(record.draft)
+    )
     session.flush()
     ledger.record(
         session, actor.ref, RecordPublished(record.kind, record.id, record.version)
     )
     return version
+
+
+def search_words(meta: RecordDraft) -> str:
+    """What :func:`list_published` matches a query against: every folded word of the
+    titles, descriptions and keywords, in every language, once, each after a space (so
+    ``LIKE '% popul%'`` finds the words that start with ``popul``)."""
+    texts = [
+        *meta.title.values(),
+        *meta.description.values(),
+        *(word for words in meta.keywords.values() for word in words),
+    ]
+    seen = dict.fromkeys(w for text in texts for w in vocabularies.fold(text).split())
+    return "".join(f" {w}" for w in seen)
 
 
 def delete_record(
@@ -460,6 +476,7 @@ def delete_record(
             errors=[FieldError("reason", "The tombstone shows this reason.")],
         )
     record.status = DatasetStatus.deleted.value
+    record.search_words = None
     record.deleted_at = utcnow()
     record.deletion_reason = reason.strip()
     session.flush()
@@ -487,14 +504,24 @@ def list_published(
     session: Session,
     kind: RecordKind | None = None,
     *,
+    q: str = "",
     offset: int = 0,
     limit: int = 1000,
 ) -> tuple[list[CatalogueRecord], int]:
+    """A page of the published records (of one kind), with how many there are in all.
+
+    ``q``: only the records with a word starting with each word of ``q``, in any
+    language, accents and case aside. Services and series are few next to datasets (a
+    scan of their words is enough), so they are not in the datasets' search index.
+    """
     query = select(CatalogueRecord).where(
         CatalogueRecord.status == DatasetStatus.published.value
     )
     if kind is not None:
         query = query.where(CatalogueRecord.kind == kind.value)
+    for word in vocabularies.fold(q).split():
+        # fold leaves letters and digits only: no LIKE wildcard gets through.
+        query = query.where(CatalogueRecord.search_words.like(f"% {word}%"))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(
         query.order_by(CatalogueRecord.kind, CatalogueRecord.id)

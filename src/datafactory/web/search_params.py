@@ -1,7 +1,8 @@
-"""The query string of a catalogue search, shared by the native API and the /datasets page.
+"""The query strings of catalogue searches, shared by the native API and the pages.
 
-``?q=words&theme=SOCI&theme=ECON&publisher=statec&open=true&sort=modified&page=2``: each
-facet may repeat (values of one facet are OR-ed, facets are AND-ed).
+Datasets: ``?q=words&theme=SOCI&theme=ECON&publisher=statec&open=true&sort=modified&page=2``;
+each facet may repeat (values of one facet are OR-ed, facets are AND-ed). Data services and
+dataset series: ``?q=words&page=2``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,12 @@ from types import MappingProxyType
 from typing import Annotated
 
 from fastapi import Depends, Query
+from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
+from datafactory.catalogue import records
+from datafactory.catalogue.models import CatalogueRecord
+from datafactory.catalogue.schemas import RecordKind
 from datafactory.catalogue.search import SearchQuery, Sort
 from datafactory.web.i18n import current_language
 
@@ -57,3 +63,30 @@ def search_query(
 
 
 SearchQueryDep = Annotated[SearchQuery, Depends(search_query)]
+
+
+class RecordQuery(BaseModel):
+    """Which published records to list: words, and a page."""
+
+    q: str = Field(
+        "",
+        max_length=2000,
+        description="Words; a record matches when it has a word starting with each, "
+        "in any language, accents and case aside.",
+    )
+    page: int = Field(1, ge=1, le=100_000)
+    page_size: int = Field(20, ge=1, le=1000)
+
+    def listed(
+        self, session: Session, kind: RecordKind
+    ) -> tuple[list[CatalogueRecord], int]:
+        return records.list_published(
+            session,
+            kind,
+            q=self.q,
+            offset=(self.page - 1) * self.page_size,
+            limit=self.page_size,
+        )
+
+
+RecordQueryDep = Annotated[RecordQuery, Query()]

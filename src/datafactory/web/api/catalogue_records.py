@@ -24,6 +24,7 @@ from datafactory.catalogue.schemas import (
 )
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import SessionDep, SettingsDep, allow
+from datafactory.web.search_params import RecordQueryDep
 
 router = APIRouter(tags=["catalogue"])
 Anyone = Annotated[Actor, Depends(allow("catalogue.view"))]
@@ -107,10 +108,10 @@ SERVICE = RecordKind.service
 
 @router.get("/api/v1/services")
 def list_services(
-    session: SessionDep, settings: SettingsDep, _actor: Anyone
+    session: SessionDep, settings: SettingsDep, _actor: Anyone, query: RecordQueryDep
 ) -> ServicePage:
-    """The published data services."""
-    rows, total = records.list_published(session, SERVICE)
+    """The published data services: words, a page."""
+    rows, total = query.listed(session, SERVICE)
     return ServicePage(
         items=[service_out(session, r, settings.base_url, draft=False) for r in rows],
         total=total,
@@ -199,10 +200,10 @@ SERIES = RecordKind.series
 
 @router.get("/api/v1/series")
 def list_series(
-    session: SessionDep, settings: SettingsDep, _actor: Anyone
+    session: SessionDep, settings: SettingsDep, _actor: Anyone, query: RecordQueryDep
 ) -> SeriesPage:
-    """The published dataset series, each with its published members."""
-    rows, total = records.list_published(session, SERIES)
+    """The published dataset series, each with its published members: words, a page."""
+    rows, total = query.listed(session, SERIES)
     return SeriesPage(
         items=[series_out(session, r, settings.base_url, draft=False) for r in rows],
         total=total,

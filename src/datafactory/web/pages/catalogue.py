@@ -18,7 +18,7 @@ from datafactory.identity import policy
 from datafactory.identity.actor import Actor
 from datafactory.web.deps import SessionDep, SettingsDep, allow
 from datafactory.web.i18n import current_language
-from datafactory.web.pages import page_router
+from datafactory.web.pages import catalogue_records, page_router
 from datafactory.web.search_params import SearchQueryDep
 from datafactory.web.templating import render
 
@@ -57,6 +57,7 @@ def datasets_page(
         "pages": max(1, -(-result.total // query.page_size)),
         "page_link": page_link,
         "pick": lambda text: pick(text, lang),
+        "also": catalogue_records.also_matching(session, query.text),
     }
     return render(request, "datasets.html", context)
 

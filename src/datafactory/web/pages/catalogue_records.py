@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from datafactory.identity.models import Organisation
 from datafactory.web.deps import SessionDep, SettingsDep, allow
 from datafactory.web.i18n import current_language
 from datafactory.web.pages import page_router
+from datafactory.web.search_params import RecordQuery, RecordQueryDep
 from datafactory.web.templating import render
 
 router = page_router("pages")
@@ -46,25 +48,63 @@ def titled_records(
     ]
 
 
-def _list(request: Request, session: Session, kind: RecordKind) -> Any:
-    rows, total = records.list_published(session, kind)
+def _list(
+    request: Request, session: Session, kind: RecordKind, query: RecordQuery
+) -> Any:
+    rows, total = query.listed(session, kind)
+    path = PATHS[kind]
+
+    def page_link(number: int) -> str:
+        return f"/{path}?" + urlencode({"q": query.q, "page": number})
+
     return render(
         request,
         "catalogue_records.html",
-        {"kind": kind.value, "rows": titled_records(session, rows), "total": total},
+        {
+            "kind": kind.value,
+            "path": path,
+            "rows": titled_records(session, rows),
+            "total": total,
+            "q": query.q,
+            "page": query.page,
+            "pages": max(1, -(-total // query.page_size)),
+            "page_link": page_link,
+        },
     )
 
 
 @router.get("/services")
-def services_page(request: Request, session: SessionDep, _actor: Anyone) -> Any:
-    """The published data services (APIs and endpoints)."""
-    return _list(request, session, RecordKind.service)
+def services_page(
+    request: Request, session: SessionDep, _actor: Anyone, query: RecordQueryDep
+) -> Any:
+    """The published data services (APIs and endpoints): words, pages."""
+    return _list(request, session, RecordKind.service, query)
 
 
 @router.get("/series")
-def series_list_page(request: Request, session: SessionDep, _actor: Anyone) -> Any:
-    """The published dataset series."""
-    return _list(request, session, RecordKind.series)
+def series_list_page(
+    request: Request, session: SessionDep, _actor: Anyone, query: RecordQueryDep
+) -> Any:
+    """The published dataset series: words, pages."""
+    return _list(request, session, RecordKind.series, query)
+
+
+def also_matching(session: Session, q: str) -> list[dict[str, Any]]:
+    """For a search of datasets: how many services and series the same words find."""
+    if not q.strip():
+        return []
+    found = []
+    for kind, path in PATHS.items():
+        _rows, total = records.list_published(session, kind, q=q, limit=0)
+        if total:
+            found.append(
+                {
+                    "kind": kind.value,
+                    "total": total,
+                    "href": f"/{path}?" + urlencode({"q": q}),
+                }
+            )
+    return found
 
 
 def _record_page(
