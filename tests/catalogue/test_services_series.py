@@ -545,9 +545,16 @@ def test_the_pages_search_services_and_point_from_a_dataset_search(client, world
     assert 'href="/services?q=population"' in found and "1 data service" in found
     assert 'href="/series?q=population"' in found and "1 dataset series" in found
     assert 'id="also-matching"' not in client.get("/datasets").text
+    other = make(client, world, "services", dict(SERVICE, title={"en": "Bus API"}))
+    first = client.get("/services", params={"page_size": 1}).text
+    assert "1 / 2" in first
+    assert 'href="/services?q=&amp;page=2&amp;page_size=1"' in first
+    second = client.get("/services", params={"page_size": 1, "page": 2}).text
+    shown = {i for i in (service_id, other) if f'href="/services/{i}"' in second}
+    assert len(shown) == 1 and f'href="/services/{shown.pop()}"' not in first
     bad = client.get("/services", params={"page": "0"})
     assert bad.status_code == 422 and "Traceback" not in bad.text
     french = client.get(
         "/datasets", params={"q": "population"}, headers={"Accept-Language": "fr"}
     ).text
-    assert "1 service de données" in french
+    assert "2 services de données" in french  # the Bus API says "population" too

@@ -55,7 +55,8 @@ def _list(
     path = PATHS[kind]
 
     def page_link(number: int) -> str:
-        return f"/{path}?" + urlencode({"q": query.q, "page": number})
+        kept = {"q": query.q, "page": number, "page_size": query.page_size}
+        return f"/{path}?" + urlencode(kept)
 
     return render(
         request,
