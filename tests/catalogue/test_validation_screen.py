@@ -266,6 +266,21 @@ def mutated(draw: st.DrawFn) -> Graph:
     return graph
 
 
+def test_an_iri_where_a_date_belongs_is_one_violation_on_its_field():
+    """pyshacl also writes the inner result of the sh:node (focus: the IRI itself, no
+    field); it is left out, as pyrudof leaves it out, so both engines flag the
+    distribution only (found by the property test below)."""
+    graph = record(0, distributions=[{"access_url": "https://example.lu/0.csv"}])
+    distribution = next(graph.subjects(RDF.type, DCAT.Distribution))
+    graph.add((distribution, DCTERMS.issued, URIRef("https://example.lu/thing")))
+    assert pyshacl_foci(graph, Profile.dcat_ap_3) == {distribution}
+    assert pyrudof_foci(graph, Profile.dcat_ap_3) == {distribution}
+    report = validation.validate(graph, [Profile.dcat_ap_3], warnings=False)
+    assert [(v.focus, v.field) for v in report.violations] == [
+        (str(distribution), "issued")
+    ]
+
+
 @settings(max_examples=120)
 @given(graph=mutated(), profile=st.sampled_from(SCREENED))
 def test_pyrudof_finds_the_focus_nodes_pyshacl_finds_in_generated_records(

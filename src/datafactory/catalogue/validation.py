@@ -653,11 +653,16 @@ def _pyshacl_results(
         js=False,
     )
     assert isinstance(report, Graph)
+    inner = set(report.objects(None, SH.detail))
     for result in report.subjects(RDF.type, SH.ValidationResult):
         focus_node = report.value(result, SH.focusNode)
         shape = report.value(result, SH.sourceShape)
         if focus_node is None or shape is None or isinstance(focus_node, Literal):
             continue  # a literal focus is the inner result of a sh:node; the outer one says it
+        if result in inner:
+            # The inner result of a sh:node on an IRI or blank value (e.g. dct:issued
+            # given an IRI): the outer result, on the record's own node and field, says it.
+            continue
         severity = _severity(report.value(result, SH.resultSeverity))
         if not warnings and severity is not Severity.violation:
             continue
