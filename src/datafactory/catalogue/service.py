@@ -337,7 +337,7 @@ def publish_batch(
         except DatafactoryError as exc:
             results[number] = exc
             continue
-        graph = Graph()
+        graph = rdf.plain_graph()
         rdf.add_dataset(
             graph,
             _facts(

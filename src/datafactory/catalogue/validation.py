@@ -643,6 +643,12 @@ def _pyshacl_results(
     data: Graph, compiled: _Compiled, profile: Profile, *, warnings: bool = True
 ) -> Iterator[_Found]:
     shapes = compiled.graph if warnings else compiled.violations_graph
+    if not data.store.context_aware:
+        # pyshacl wraps the data graph in a Dataset, which needs a store that keeps
+        # named graphs; a harvest's records are plain (rdf.plain_graph).
+        copy = Graph()
+        copy += data
+        data = copy
     _conforms, report, _text = pyshacl.validate(
         data,
         shacl_graph=shapes,

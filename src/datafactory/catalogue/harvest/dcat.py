@@ -41,6 +41,7 @@ from datafactory.catalogue.rdf import (
     HYDRA,
     IN_SERIES,
     VCARD,
+    plain_graph,
 )
 from datafactory.catalogue.schemas import DRAFTS, RecordDraft, RecordKind
 
@@ -99,14 +100,19 @@ def parse(document: Document, graph: Graph) -> list[str]:
             graph, document.content, name, document.url
         ):
             return [str(w.message)[:200] for w in caught]
+        # rdflib's JSON-LD parser needs a store that keeps named graphs; a plain one
+        # (rdf.plain_graph) gets the triples once parsed.
+        target = graph if graph.store.context_aware else Graph()
         try:
-            graph.parse(data=document.content, format=name, publicID=document.url)
+            target.parse(data=document.content, format=name, publicID=document.url)
         except Exception as exc:  # rdflib raises many kinds; all mean "does not parse"
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             raise HarvestError(
                 f"{document.url} does not parse as {name}: "
                 f"{type(exc).__name__}{': ' + message[:300] if message else ''}"
             ) from exc
+        if target is not graph:
+            graph += target
     return [str(w.message)[:200] for w in caught]
 
 
@@ -177,7 +183,7 @@ def read_dcat(
 
     page_links: list[str] = []
     for number, page_url in enumerate(pages(url, next_of), start=1):
-        page = Graph()
+        page = plain_graph()
         notes += parse(fetcher.get(page_url), page)
         link = _next_page(page)
         if link:
